@@ -1,0 +1,501 @@
+//! The token cache: a chain of stores tried in order. On Linux the kernel keyring (the user
+//! keyring, so it works in cron, ssh and CI sessions), then the Secret Service, then a 0600
+//! file; Keychain on macOS and Credential Manager on Windows. A store that is unusable is
+//! skipped with one warning; a corrupt or unreadable entry is a miss and gets replaced.
+//!
+//! This module is on the cache-hit path: it must not start an async runtime, read AWS config
+//! or touch the network.
+
+mod file;
+#[cfg(any(target_os = "linux", target_os = "macos", windows))]
+mod keyring;
+#[cfg(target_os = "linux")]
+mod keyutils;
+
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Prefix of every entry name iamdb stores, in every backend.
+pub const PREFIX: &str = "iamdb:";
+
+/// The `cache` setting: which store to start with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Choice {
+    /// The platform's keyring, falling back to the file cache.
+    Auto,
+    /// The Linux kernel keyring (user keyring).
+    Keyutils,
+    /// The Secret Service (GNOME Keyring, KWallet) over D-Bus.
+    SecretService,
+    /// A 0600 file under $XDG_RUNTIME_DIR/iamdb/.
+    File,
+    /// No cache: every call signs a new token.
+    None,
+}
+
+impl Choice {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Choice::Auto => "auto",
+            Choice::Keyutils => "keyutils",
+            Choice::SecretService => "secret-service",
+            Choice::File => "file",
+            Choice::None => "none",
+        }
+    }
+
+    /// `IAMDB_CACHE` wins over the config file.
+    pub fn from_env() -> Result<Option<Choice>> {
+        match std::env::var("IAMDB_CACHE") {
+            Ok(v) if v.is_empty() => Ok(None),
+            Ok(v) => <Choice as clap::ValueEnum>::from_str(&v, true).map(Some).map_err(|_| {
+                Error::config(format!(
+                    "IAMDB_CACHE={v:?} is not a cache backend; use auto, keyutils, secret-service, file or none"
+                ))
+            }),
+            Err(_) => Ok(None),
+        }
+    }
+}
+
+/// A concrete store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Backend {
+    Keyutils,
+    SecretService,
+    Keychain,
+    CredentialManager,
+    File,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Keyutils => "keyutils",
+            Backend::SecretService => "secret-service",
+            Backend::Keychain => "keychain",
+            Backend::CredentialManager => "credential-manager",
+            Backend::File => "file",
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Backend::Keyutils => "the kernel keyring",
+            Backend::SecretService => "the Secret Service",
+            Backend::Keychain => "the macOS Keychain",
+            Backend::CredentialManager => "the Windows Credential Manager",
+            Backend::File => "the file cache",
+        }
+    }
+
+    /// The stores tried, in order, for a choice.
+    pub fn chain(choice: Choice) -> Vec<Backend> {
+        let auto = Self::platform_chain();
+        match choice {
+            Choice::None => vec![],
+            Choice::Auto => auto,
+            Choice::Keyutils => from(&auto, Backend::Keyutils),
+            Choice::SecretService => from(&auto, Backend::SecretService),
+            Choice::File => vec![Backend::File],
+        }
+    }
+
+    fn platform_chain() -> Vec<Backend> {
+        if cfg!(target_os = "linux") {
+            vec![Backend::Keyutils, Backend::SecretService, Backend::File]
+        } else if cfg!(target_os = "macos") {
+            vec![Backend::Keychain, Backend::File]
+        } else if cfg!(windows) {
+            vec![Backend::CredentialManager, Backend::File]
+        } else {
+            vec![Backend::File]
+        }
+    }
+}
+
+/// The chain starting at `first`; a backend this platform lacks is kept so that it reports
+/// itself unusable with a clear message.
+fn from(auto: &[Backend], first: Backend) -> Vec<Backend> {
+    match auto.iter().position(|b| *b == first) {
+        Some(i) => auto[i..].to_vec(),
+        None => std::iter::once(first).chain(auto.iter().copied()).collect(),
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a store operation failed.
+#[derive(Debug)]
+pub enum StoreError {
+    /// The store cannot be used at all here (no D-Bus session, keyctl forbidden, quota full,
+    /// timed out): try the next one.
+    Unusable(String),
+}
+
+pub type StoreResult<T> = std::result::Result<T, StoreError>;
+
+/// One place tokens can live. Names always start with [`PREFIX`].
+pub trait Store {
+    fn backend(&self) -> Backend;
+    fn get(&self, name: &str) -> StoreResult<Option<Vec<u8>>>;
+    /// Stores `value`; `ttl` is how long it is worth keeping (stores that can expire entries
+    /// themselves do).
+    fn put(&self, name: &str, value: &[u8], ttl: Duration) -> StoreResult<()>;
+    fn delete(&self, name: &str) -> StoreResult<bool>;
+    /// Every iamdb entry: its name and value.
+    fn list(&self) -> StoreResult<Vec<(String, Vec<u8>)>>;
+}
+
+fn open(backend: Backend) -> StoreResult<Box<dyn Store>> {
+    match backend {
+        #[cfg(target_os = "linux")]
+        Backend::Keyutils => keyutils::KeyutilsStore::open().map(|s| Box::new(s) as Box<dyn Store>),
+        #[cfg(target_os = "linux")]
+        Backend::SecretService => {
+            keyring::KeyringStore::open(backend).map(|s| Box::new(s) as Box<dyn Store>)
+        }
+        #[cfg(target_os = "macos")]
+        Backend::Keychain => {
+            keyring::KeyringStore::open(backend).map(|s| Box::new(s) as Box<dyn Store>)
+        }
+        #[cfg(windows)]
+        Backend::CredentialManager => {
+            keyring::KeyringStore::open(backend).map(|s| Box::new(s) as Box<dyn Store>)
+        }
+        Backend::File => file::FileStore::open().map(|s| Box::new(s) as Box<dyn Store>),
+        #[allow(unreachable_patterns)]
+        other => Err(StoreError::Unusable(format!(
+            "{} is not available on this platform",
+            other.describe()
+        ))),
+    }
+}
+
+/// A cached token and what it was made for. Stored as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub token: String,
+    /// Unix seconds.
+    pub signed_at: u64,
+    /// Unix seconds: the earlier of signing time + 900 s and the credentials' expiry.
+    pub expires_at: u64,
+    pub profile: Option<String>,
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub region: String,
+}
+
+impl Entry {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// None for anything that is not a well-formed entry: such an entry is a miss.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Entry> {
+        serde_json::from_slice::<Entry>(bytes)
+            .ok()
+            .filter(|e| !e.token.is_empty() && e.expires_at > e.signed_at)
+    }
+
+    /// Seconds left before the token stops working (0 once expired).
+    pub fn remaining(&self, now: SystemTime) -> u64 {
+        self.expires_at.saturating_sub(unix(now))
+    }
+
+    /// Worth serving: more than `margin` seconds left, and not signed in the future (a clock
+    /// that jumped back would otherwise keep a token alive too long).
+    pub fn is_fresh(&self, now: SystemTime, margin: u32) -> bool {
+        let now = unix(now);
+        self.signed_at <= now + 60 && self.expires_at > now + u64::from(margin)
+    }
+}
+
+pub fn unix(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// The chain of stores, opened lazily: a store is only connected to when it is needed, and a
+/// store found unusable is not tried again in this process.
+pub struct Cache {
+    chain: Vec<Backend>,
+    next: usize,
+    open: Option<Box<dyn Store>>,
+    /// Stores skipped since the last warning, with the reason.
+    skipped: Vec<String>,
+}
+
+impl Cache {
+    pub fn new(choice: Choice) -> Cache {
+        Cache {
+            chain: Backend::chain(choice),
+            next: 0,
+            open: None,
+            skipped: Vec::new(),
+        }
+    }
+
+    /// The store in use, opening the next usable one when needed.
+    fn store(&mut self) -> Option<&dyn Store> {
+        while self.open.is_none() && self.next < self.chain.len() {
+            let backend = self.chain[self.next];
+            self.next += 1;
+            match open(backend) {
+                Ok(store) => {
+                    tracing::debug!(backend = backend.as_str(), "cache backend opened");
+                    self.open = Some(store);
+                }
+                Err(StoreError::Unusable(why)) => self.skip(backend, &why),
+            }
+        }
+        if !self.skipped.is_empty() {
+            // One warning for all the stores passed over, naming the one in use.
+            let using = self.open.as_ref().map_or("no cache".to_string(), |s| {
+                s.backend().describe().to_string()
+            });
+            eprintln!(
+                "iamdb: warning: {}; using {using} (set `cache` in the config or IAMDB_CACHE to choose a store)",
+                self.skipped.join(", ")
+            );
+            self.skipped.clear();
+        }
+        self.open.as_deref()
+    }
+
+    fn skip(&mut self, backend: Backend, why: &str) {
+        self.skipped
+            .push(format!("{} is unusable ({why})", backend.describe()));
+        self.open = None;
+    }
+
+    /// Runs `op` on the first usable store, falling through on failure.
+    fn with_store<T>(
+        &mut self,
+        mut op: impl FnMut(&dyn Store) -> StoreResult<T>,
+    ) -> Option<(Backend, T)> {
+        loop {
+            let store = self.store()?;
+            let backend = store.backend();
+            match op(store) {
+                Ok(v) => return Some((backend, v)),
+                Err(StoreError::Unusable(why)) => self.skip(backend, &why),
+            }
+        }
+    }
+
+    /// The fresh entry stored under `name`, if any.
+    pub fn get(&mut self, name: &str, now: SystemTime, margin: u32) -> Option<(Backend, Entry)> {
+        let (backend, bytes) = self.with_store(|s| s.get(name))?;
+        let Some(bytes) = bytes else {
+            tracing::debug!(backend = backend.as_str(), "cache miss: no entry");
+            return None;
+        };
+        match Entry::from_bytes(&bytes) {
+            Some(entry) if entry.is_fresh(now, margin) => Some((backend, entry)),
+            Some(entry) => {
+                tracing::debug!(
+                    backend = backend.as_str(),
+                    remaining = entry.remaining(now),
+                    margin,
+                    "cache miss: entry too close to expiry"
+                );
+                None
+            }
+            None => {
+                tracing::debug!(
+                    backend = backend.as_str(),
+                    "cache miss: entry is corrupt and will be replaced"
+                );
+                None
+            }
+        }
+    }
+
+    pub fn put(&mut self, name: &str, entry: &Entry, now: SystemTime) -> Option<Backend> {
+        let ttl = Duration::from_secs(entry.remaining(now).max(1));
+        let bytes = entry.to_bytes();
+        self.with_store(|s| s.put(name, &bytes, ttl))
+            .map(|(b, ())| b)
+    }
+
+    /// The backend that would be used, if any is usable.
+    pub fn backend(&mut self) -> Option<Backend> {
+        self.store().map(|s| s.backend())
+    }
+}
+
+/// What `cache list` shows of an entry: never the token.
+#[derive(Debug, Serialize)]
+pub struct Listed {
+    pub profile: Option<String>,
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub region: String,
+    pub backend: Backend,
+    pub expires_at: u64,
+    pub expires_in: i64,
+    #[serde(skip)]
+    pub name: String,
+}
+
+/// Every store this platform has that can be opened now, with a note for each that cannot.
+fn all_stores() -> (Vec<Box<dyn Store>>, Vec<String>) {
+    let mut stores = Vec::new();
+    let mut notes = Vec::new();
+    for backend in Backend::platform_chain() {
+        match open(backend) {
+            Ok(s) => stores.push(s),
+            Err(StoreError::Unusable(why)) => notes.push(format!("{}: {why}", backend.describe())),
+        }
+    }
+    (stores, notes)
+}
+
+pub fn list(now: SystemTime) -> (Vec<Listed>, Vec<String>) {
+    let (stores, mut notes) = all_stores();
+    let mut out = Vec::new();
+    for store in stores {
+        match store.list() {
+            Ok(items) => {
+                for (name, bytes) in items {
+                    let profile_part = name
+                        .strip_prefix(PREFIX)
+                        .and_then(|r| r.rsplit_once(':'))
+                        .map(|(p, _)| p.to_string());
+                    match Entry::from_bytes(&bytes) {
+                        Some(e) => out.push(Listed {
+                            profile: e.profile,
+                            host: e.host,
+                            port: e.port,
+                            user: e.user,
+                            region: e.region,
+                            backend: store.backend(),
+                            expires_at: e.expires_at,
+                            expires_in: e.expires_at as i64 - unix(now) as i64,
+                            name,
+                        }),
+                        None => notes.push(format!(
+                            "{}: unreadable entry {name} (profile {}); `iamdb cache clear` removes it",
+                            store.backend().describe(),
+                            profile_part.unwrap_or_default()
+                        )),
+                    }
+                }
+            }
+            Err(StoreError::Unusable(why)) => {
+                notes.push(format!("{}: {why}", store.backend().describe()))
+            }
+        }
+    }
+    out.sort_by(|a, b| {
+        (&a.profile, &a.host, a.expires_at).cmp(&(&b.profile, &b.host, b.expires_at))
+    });
+    (out, notes)
+}
+
+/// Removes every iamdb entry, or those of one profile, from every store. Returns how many.
+pub fn clear(profile: Option<&str>) -> Result<(usize, Vec<String>)> {
+    let (stores, notes) = all_stores();
+    let mut removed = 0;
+    let mut failures = Vec::new();
+    for store in stores {
+        let items = match store.list() {
+            Ok(items) => items,
+            Err(StoreError::Unusable(why)) => {
+                failures.push(format!("{}: {why}", store.backend().describe()));
+                continue;
+            }
+        };
+        for (name, _) in items {
+            let entry_profile = name
+                .strip_prefix(PREFIX)
+                .and_then(|r| r.rsplit_once(':'))
+                .map(|(p, _)| p);
+            if profile.is_some_and(|p| entry_profile != Some(p)) {
+                continue;
+            }
+            match store.delete(&name) {
+                Ok(true) => removed += 1,
+                Ok(false) => {}
+                Err(StoreError::Unusable(why)) => {
+                    failures.push(format!("{}: {why}", store.backend().describe()))
+                }
+            }
+        }
+    }
+    if !failures.is_empty() {
+        return Err(Error::cache(format!(
+            "could not clear the cache: {}",
+            failures.join("; ")
+        )));
+    }
+    Ok((removed, notes))
+}
+
+/// The entry name for a profile (or `-` for an ad-hoc endpoint) and a digest of everything
+/// that changes the token or who signs it.
+pub fn entry_name(profile: Option<&str>, digest: &str) -> String {
+    format!("{PREFIX}{}:{digest}", profile.unwrap_or("-"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chains() {
+        if cfg!(target_os = "linux") {
+            assert_eq!(
+                Backend::chain(Choice::Auto),
+                [Backend::Keyutils, Backend::SecretService, Backend::File]
+            );
+            assert_eq!(
+                Backend::chain(Choice::SecretService),
+                [Backend::SecretService, Backend::File]
+            );
+        }
+        assert_eq!(Backend::chain(Choice::File), [Backend::File]);
+        assert!(Backend::chain(Choice::None).is_empty());
+    }
+
+    #[test]
+    fn entries_round_trip_and_reject_garbage() {
+        let e = Entry {
+            token: "h:1/?x".into(),
+            signed_at: 1000,
+            expires_at: 1900,
+            profile: Some("p".into()),
+            host: "h".into(),
+            port: 1,
+            user: "u".into(),
+            region: "us-east-1".into(),
+        };
+        assert_eq!(Entry::from_bytes(&e.to_bytes()), Some(e.clone()));
+        assert_eq!(Entry::from_bytes(b"garbage"), None);
+        assert_eq!(Entry::from_bytes(b""), None);
+        let mut bytes = e.to_bytes();
+        bytes.truncate(bytes.len() / 2);
+        assert_eq!(Entry::from_bytes(&bytes), None);
+
+        let at = |s| UNIX_EPOCH + Duration::from_secs(s);
+        assert!(e.is_fresh(at(1000), 120));
+        assert!(e.is_fresh(at(1779), 120));
+        assert!(!e.is_fresh(at(1780), 120));
+        assert!(!e.is_fresh(at(900), 120), "signed in the future");
+        assert_eq!(e.remaining(at(2000)), 0);
+    }
+}

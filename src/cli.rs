@@ -1,0 +1,177 @@
+//! Every command, flag and argument of iamdb, declared once. The doc comments are the help
+//! text; completions and man pages are generated from these same definitions.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::Engine;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "iamdb",
+    version,
+    about = "AWS IAM database authentication tokens for RDS and Aurora, cached and ready for psql, mysql and friends",
+    long_about = "iamdb makes an RDS/Aurora IAM authentication token from your AWS credentials \
+(byte for byte what `aws rds generate-db-auth-token` prints), keeps it in the OS keyring until \
+shortly before it expires, and hands it to the database clients you already use.",
+    after_help = "Exit codes: 0 ok, 1 internal error, 2 usage error, 3 config error, \
+4 AWS credential error, 5 cache error."
+)]
+pub struct Cli {
+    /// Config file to read instead of $XDG_CONFIG_HOME/iamdb/config.toml.
+    #[arg(long, global = true, env = "IAMDB_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Log to stderr what was resolved and from where (-vv adds the AWS SDK's own logs).
+    /// Tokens and secrets are never logged.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print an IAM authentication token for a profile or for the given endpoint.
+    Token(TokenArgs),
+    /// List, show, add or remove connection profiles in the config file.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+    /// List or clear cached tokens (tokens themselves are never shown).
+    #[command(subcommand)]
+    Cache(CacheCommand),
+}
+
+/// Where the token is for. Every flag overrides the profile's value.
+#[derive(Debug, Args, Clone, Default)]
+pub struct EndpointArgs {
+    /// The RDS, Aurora or RDS Proxy endpoint the token is signed for (never a CNAME or tunnel).
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+
+    /// Database port [default: 3306 for mysql/mariadb, 5432 for postgres].
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
+
+    /// Database engine; sets the default port.
+    #[arg(long, value_enum, value_name = "ENGINE")]
+    pub engine: Option<Engine>,
+
+    /// Database user name (the IAM-enabled database user).
+    #[arg(long, short = 'u', value_name = "USER")]
+    pub user: Option<String>,
+
+    /// AWS region to sign for [default: taken from the host name, else from AWS config].
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// AWS profile (from ~/.aws/config) whose credentials sign the token.
+    #[arg(long, value_name = "NAME")]
+    pub aws_profile: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  iamdb token prod\n  iamdb token --host db1.abc123.eu-west-1.rds.amazonaws.com --engine postgres --user app\n  iamdb token prod --format json"
+)]
+pub struct TokenArgs {
+    /// Profile name from the config file; may be omitted when --host and --user are given.
+    #[arg(value_name = "PROFILE")]
+    pub profile: Option<String>,
+
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Neither read nor store the cache.
+    #[arg(long, conflicts_with = "refresh")]
+    pub no_cache: bool,
+
+    /// Ignore a cached token; make a new one and store it.
+    #[arg(long)]
+    pub refresh: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// The token alone, then a newline.
+    Text,
+    /// One JSON object.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// List the profiles in the config file.
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Show one profile with defaults applied and the region it resolves to.
+    Show {
+        #[arg(value_name = "PROFILE")]
+        name: String,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Add a profile to the config file, keeping everything else in it as it is.
+    Add(ProfileAddArgs),
+    /// Remove a profile from the config file, keeping everything else in it as it is.
+    Remove {
+        #[arg(value_name = "PROFILE")]
+        name: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileAddArgs {
+    /// Name of the new profile (letters, digits, '-', '_' and '.').
+    #[arg(value_name = "PROFILE")]
+    pub name: String,
+
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
+
+    /// Database (schema) name clients connect to.
+    #[arg(long, value_name = "NAME")]
+    pub database: Option<String>,
+
+    /// CA bundle clients verify the server against.
+    #[arg(long, value_name = "FILE")]
+    pub ssl_ca: Option<PathBuf>,
+
+    /// Host clients dial instead of --host (a tunnel end); the token is still signed for --host.
+    #[arg(long, value_name = "HOST")]
+    pub connect_host: Option<String>,
+
+    /// Port clients dial instead of --port (a tunnel end).
+    #[arg(long, value_name = "PORT")]
+    pub connect_port: Option<u16>,
+
+    /// Seconds before expiry at which a cached token is no longer served.
+    #[arg(long, value_name = "SECONDS")]
+    pub refresh_margin: Option<u32>,
+
+    /// Cache backend for this profile.
+    #[arg(long, value_enum, value_name = "BACKEND")]
+    pub cache: Option<crate::cache::Choice>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// List cached tokens: profile, endpoint, backend and time left (never the token).
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Remove cached tokens: all of them, or those of one profile.
+    Clear {
+        #[arg(value_name = "PROFILE")]
+        profile: Option<String>,
+    },
+}

@@ -1,0 +1,39 @@
+//! One module per command: parse what clap gave, call the library, print.
+
+mod cache;
+mod profile;
+mod token;
+
+use std::io::Write;
+
+use crate::cli::{Cli, Command};
+use crate::error::{Error, Result};
+
+pub fn run(cli: Cli) -> Result<()> {
+    let config = cli.config.as_deref();
+    match cli.command {
+        Command::Token(args) => token::run(config, args),
+        Command::Profile(cmd) => profile::run(config, cmd),
+        Command::Cache(cmd) => cache::run(cmd),
+    }
+}
+
+/// Writes to stdout; a closed pipe (`iamdb ... | head -1`) is not an error.
+pub(crate) fn print(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::internal(format!("cannot write to stdout: {e}"))),
+    }
+}
+
+pub(crate) fn rfc3339(unix: u64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(i64::try_from(unix).unwrap_or(i64::MAX))
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,17 @@
+//! iamdb: AWS IAM database authentication tokens for RDS and Aurora, cached in the OS
+//! keyring and handed to the clients people already use.
+//!
+//! The binary is a thin layer over this library (`cmd`); the modules are named after what
+//! they own: `config` (the TOML file), `endpoint` (what a host name says), `token` (signing),
+//! `credentials` (AWS), `cache` (the keyring stores) and `provider` (putting them together).
+
+pub mod cache;
+pub mod cli;
+pub mod cmd;
+pub mod config;
+pub mod credentials;
+pub mod endpoint;
+pub mod error;
+pub mod fsutil;
+pub mod provider;
+pub mod token;

@@ -1,0 +1,228 @@
+//! Getting a token for a profile: from the cache when a fresh one is there, otherwise signed
+//! anew (once, under a per-entry lock, however many processes ask at the same moment) and
+//! stored. Everything that reaches for AWS config, credentials or a runtime sits behind the
+//! cache check.
+
+use std::time::{Duration, SystemTime};
+
+use crate::cache::{self, Backend, Cache, Choice, Entry};
+use crate::config::Profile;
+use crate::credentials::{self, Region};
+use crate::endpoint;
+use crate::error::{Error, Result};
+use crate::fsutil;
+use crate::token::{self, TOKEN_LIFETIME, Target};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheMode {
+    /// Serve a fresh cached token, else sign and store one.
+    Use,
+    /// Sign a new token and store it.
+    Refresh,
+    /// Neither read nor write the cache.
+    Off,
+}
+
+/// A token and what is known about it.
+#[derive(Debug)]
+pub struct Issued {
+    pub token: String,
+    /// Unix seconds.
+    pub expires_at: u64,
+    pub cached: bool,
+    pub region: String,
+    pub backend: Option<Backend>,
+}
+
+/// The region that is known without reading AWS config: the profile's (or the flag's), else
+/// the one in the host name. A profile region that contradicts the host gets a warning, since
+/// such a token fails only at login.
+pub fn static_region(profile: &Profile) -> Option<Region> {
+    let from_host = endpoint::region_from_host(&profile.host);
+    match (&profile.region, from_host) {
+        (Some(r), host_region) => {
+            if let Some(h) = host_region.filter(|h| h != r) {
+                eprintln!(
+                    "iamdb: warning: signing for region {r}, but {} is in {h}; the database will refuse the token",
+                    profile.host
+                );
+            }
+            Some(Region {
+                name: r.clone(),
+                source: "profile or --region".into(),
+            })
+        }
+        (None, Some(h)) => Some(Region {
+            name: h,
+            source: "the host name".into(),
+        }),
+        (None, None) => None,
+    }
+}
+
+/// Which cache store to start with: `IAMDB_CACHE`, else the profile's `cache`, else auto.
+pub fn cache_choice(profile: &Profile, mode: CacheMode) -> Result<Choice> {
+    if mode == CacheMode::Off {
+        return Ok(Choice::None);
+    }
+    Ok(Choice::from_env()?
+        .or(profile.cache)
+        .unwrap_or(Choice::Auto))
+}
+
+/// The cache entry name: the profile plus a digest of everything that changes the token or
+/// who signs it.
+pub fn entry_name(profile: &Profile, region: Option<&Region>) -> String {
+    let mut parts: Vec<Vec<u8>> = vec![
+        b"iamdb-cache-v1".to_vec(),
+        profile.name.clone().unwrap_or_default().into_bytes(),
+        profile.host.to_ascii_lowercase().into_bytes(),
+        profile.port.to_string().into_bytes(),
+        profile.user.clone().into_bytes(),
+        region
+            .map(|r| r.name.clone())
+            .unwrap_or_default()
+            .into_bytes(),
+    ];
+    parts.extend(credentials::identity_material(
+        profile.aws_profile.as_deref(),
+    ));
+    let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+    cache::entry_name(profile.name.as_deref(), &token::fingerprint(&refs))
+}
+
+/// A token for `profile`.
+pub fn token_for(profile: &Profile, mode: CacheMode) -> Result<Issued> {
+    let known_region = static_region(profile);
+    if let Some(r) = &known_region {
+        tracing::debug!(region = %r.name, source = %r.source, "region");
+    }
+    let choice = cache_choice(profile, mode)?;
+    let mut cache = Cache::new(choice);
+    let name = entry_name(profile, known_region.as_ref());
+    tracing::debug!(entry = %name, choice = choice.as_str(), "cache entry");
+
+    let lookup = |cache: &mut Cache| {
+        cache
+            .get(&name, SystemTime::now(), profile.refresh_margin)
+            .map(|(backend, entry)| {
+                tracing::debug!(
+                    backend = backend.as_str(),
+                    expires_in = entry.remaining(SystemTime::now()),
+                    "cache hit"
+                );
+                Issued {
+                    token: entry.token,
+                    expires_at: entry.expires_at,
+                    cached: true,
+                    region: entry.region,
+                    backend: Some(backend),
+                }
+            })
+    };
+    if mode == CacheMode::Use
+        && let Some(hit) = lookup(&mut cache)
+    {
+        return Ok(hit);
+    }
+
+    let _lock = if choice == Choice::None {
+        None
+    } else {
+        lock(&name)
+    };
+    if mode == CacheMode::Use
+        && let Some(hit) = lookup(&mut cache)
+    {
+        tracing::debug!("another iamdb process stored the token while this one waited");
+        return Ok(hit);
+    }
+
+    let (resolved, aws_region) = credentials::resolve(
+        profile.aws_profile.as_deref(),
+        known_region.is_none(),
+        known_region.as_ref().map(|r| r.name.as_str()),
+    )?;
+    tracing::debug!(source = %resolved.source, expiry = ?resolved.credentials.expiry(), "AWS credentials resolved");
+    let region = match known_region {
+        Some(r) => r,
+        None => {
+            let r = aws_region.ok_or_else(|| no_region(profile))?;
+            tracing::debug!(region = %r.name, source = %r.source, "region");
+            r
+        }
+    };
+
+    let now = SystemTime::now();
+    credentials::check_not_expired(&resolved, now)?;
+    let token = token::sign(
+        Target {
+            host: &profile.host,
+            port: profile.port,
+            user: &profile.user,
+            region: &region.name,
+        },
+        &resolved.credentials,
+        now,
+    );
+    let mut expires = now + TOKEN_LIFETIME;
+    if let Some(c) = resolved.credentials.expiry()
+        && c < expires
+    {
+        tracing::debug!(
+            in_seconds = c.duration_since(now).unwrap_or(Duration::ZERO).as_secs(),
+            "the credentials expire before the token would"
+        );
+        expires = c;
+    }
+    let entry = Entry {
+        token,
+        signed_at: cache::unix(now),
+        expires_at: cache::unix(expires),
+        profile: profile.name.clone(),
+        host: profile.host.clone(),
+        port: profile.port,
+        user: profile.user.clone(),
+        region: region.name.clone(),
+    };
+    let backend = if choice == Choice::None {
+        None
+    } else {
+        let stored = cache.put(&name, &entry, now);
+        tracing::debug!(backend = ?stored.map(Backend::as_str), "token stored");
+        stored
+    };
+    Ok(Issued {
+        token: entry.token,
+        expires_at: entry.expires_at,
+        cached: false,
+        region: entry.region,
+        backend,
+    })
+}
+
+fn no_region(profile: &Profile) -> Error {
+    Error::config(format!(
+        "cannot tell which AWS region {} is in: it is not an RDS endpoint name and no region is configured",
+        profile.host
+    ))
+    .hint("give --region, set `region` in the profile, or set AWS_REGION")
+}
+
+/// Serialises refreshes of one entry across processes. Without a usable runtime directory
+/// iamdb still works, it just may resolve credentials more than once.
+fn lock(name: &str) -> Option<fsutil::Lock> {
+    let dir = fsutil::runtime_dir().join("locks");
+    if let Err(e) = fsutil::private_dir(&dir) {
+        tracing::debug!(error = %e, "no lock directory; refreshing without a lock");
+        return None;
+    }
+    let file = dir.join(format!("{}.lock", name.replace(':', "=")));
+    match fsutil::lock_file(&file, true) {
+        Ok(lock) => Some(lock),
+        Err(e) => {
+            tracing::debug!(error = %e, path = %file.display(), "cannot lock; refreshing without a lock");
+            None
+        }
+    }
+}

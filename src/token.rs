@@ -1,0 +1,241 @@
+//! The RDS IAM authentication token: a SigV4 query-string presigned `Action=connect` URL
+//! without its scheme, for service `rds-db`, valid for 900 seconds.
+//!
+//! The layout follows botocore's `generate_db_auth_token` exactly, so that iamdb prints the
+//! same bytes as `aws rds generate-db-auth-token` for the same credentials and instant:
+//! operation parameters first (`Action`, `DBUser`), then the auth parameters in botocore's
+//! order with `X-Amz-Security-Token` before the signature. aws-sigv4's own presigner orders
+//! them differently and aws-sdk-rust's `auth_token` mis-encodes some user names, so the
+//! canonical request is built here and only the key derivation and HMAC come from aws-sigv4.
+
+use std::time::{Duration, SystemTime};
+
+use aws_credential_types::Credentials;
+use sha2::{Digest, Sha256};
+
+/// RDS rejects tokens that claim a longer life.
+pub const TOKEN_LIFETIME: Duration = Duration::from_secs(900);
+
+const SERVICE: &str = "rds-db";
+const ALGORITHM: &str = "AWS4-HMAC-SHA256";
+/// sha256 of the empty payload: presigned GETs sign no body.
+const EMPTY_PAYLOAD_SHA256: &str =
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/// What a token is made for.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    pub host: &'a str,
+    pub port: u16,
+    pub user: &'a str,
+    pub region: &'a str,
+}
+
+/// Percent-encodes everything but `A-Za-z0-9-_.~`, as SigV4 and botocore's `percent_encode`
+/// do (a space is `%20`, never `+`). Non-ASCII is encoded as its UTF-8 bytes.
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for &b in s.as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push('%');
+            out.push(char::from(b"0123456789ABCDEF"[usize::from(b >> 4)]));
+            out.push(char::from(b"0123456789ABCDEF"[usize::from(b & 15)]));
+        }
+    }
+    out
+}
+
+/// The `host` header value SigV4 signs: lowercase, and without the port when it is the
+/// default port of https (botocore drops `:443`, while the token text keeps it).
+fn canonical_host(host: &str, port: u16) -> String {
+    let host = host.to_ascii_lowercase();
+    if port == 443 {
+        host
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// Signs a token for `target` with `credentials` at `now`.
+pub fn sign(target: Target<'_>, credentials: &Credentials, now: SystemTime) -> String {
+    let datetime = time::OffsetDateTime::from(now);
+    let amz_date = format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        datetime.year(),
+        u8::from(datetime.month()),
+        datetime.day(),
+        datetime.hour(),
+        datetime.minute(),
+        datetime.second()
+    );
+    let date = &amz_date[..8];
+    let scope = format!("{date}/{}/{SERVICE}/aws4_request", target.region);
+
+    let mut params: Vec<(&str, String)> = vec![
+        ("Action", "connect".into()),
+        ("DBUser", percent_encode(target.user)),
+        ("X-Amz-Algorithm", ALGORITHM.into()),
+        (
+            "X-Amz-Credential",
+            percent_encode(&format!("{}/{scope}", credentials.access_key_id())),
+        ),
+        ("X-Amz-Date", amz_date.clone()),
+        ("X-Amz-Expires", TOKEN_LIFETIME.as_secs().to_string()),
+        ("X-Amz-SignedHeaders", "host".into()),
+    ];
+    if let Some(session_token) = credentials.session_token() {
+        params.push(("X-Amz-Security-Token", percent_encode(session_token)));
+    }
+    let query = join_params(params.iter());
+
+    // The canonical query string is the same pairs sorted by (encoded) name, then value.
+    params.sort();
+    let canonical_request = format!(
+        "GET\n/\n{}\nhost:{}\n\nhost\n{EMPTY_PAYLOAD_SHA256}",
+        join_params(params.iter()),
+        canonical_host(target.host, target.port)
+    );
+    let string_to_sign = format!(
+        "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
+        hex(&Sha256::digest(canonical_request.as_bytes()))
+    );
+    let key = aws_sigv4::sign::v4::generate_signing_key(
+        credentials.secret_access_key(),
+        now,
+        target.region,
+        SERVICE,
+    );
+    let signature = aws_sigv4::sign::v4::calculate_signature(key, string_to_sign.as_bytes());
+    format!(
+        "{}:{}/?{query}&X-Amz-Signature={signature}",
+        target.host, target.port
+    )
+}
+
+fn join_params<'a>(params: impl Iterator<Item = &'a (&'a str, String)>) -> String {
+    let mut out = String::new();
+    for (name, value) in params {
+        if !out.is_empty() {
+            out.push('&');
+        }
+        out.push_str(name);
+        out.push('=');
+        out.push_str(value);
+    }
+    out
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A short, non-reversible fingerprint of a secret, for cache keys.
+pub fn fingerprint(parts: &[&[u8]]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part);
+    }
+    hex(&hasher.finalize()[..16])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn creds(token: Option<&str>) -> Credentials {
+        Credentials::new(
+            "AKIDEXAMPLE",
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            token.map(String::from),
+            None,
+            "test",
+        )
+    }
+
+    #[test]
+    fn percent_encoding_matches_sigv4() {
+        assert_eq!(percent_encode("a+b"), "a%2Bb");
+        assert_eq!(percent_encode("a b"), "a%20b");
+        assert_eq!(percent_encode("A-z_0.9~"), "A-z_0.9~");
+        assert_eq!(percent_encode("é/@=&#%"), "%C3%A9%2F%40%3D%26%23%25");
+    }
+
+    #[test]
+    fn token_layout_is_botocores() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let target = Target {
+            host: "db.abc.us-east-1.rds.amazonaws.com",
+            port: 5432,
+            user: "app",
+            region: "us-east-1",
+        };
+        let t = sign(target, &creds(None), now);
+        let prefix = "db.abc.us-east-1.rds.amazonaws.com:5432/?Action=connect&DBUser=app\
+            &X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20231114%2Fus-east-1%2Frds-db%2Faws4_request\
+            &X-Amz-Date=20231114T221320Z&X-Amz-Expires=900&X-Amz-SignedHeaders=host&X-Amz-Signature=";
+        assert!(t.starts_with(prefix), "{t}");
+        assert_eq!(t.len(), prefix.len() + 64);
+
+        let t = sign(target, &creds(Some("tok+/=")), now);
+        assert!(
+            t.contains(
+                "&X-Amz-SignedHeaders=host&X-Amz-Security-Token=tok%2B%2F%3D&X-Amz-Signature="
+            ),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn signature_depends_on_every_input() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let base = Target {
+            host: "h.example",
+            port: 3306,
+            user: "u",
+            region: "eu-west-1",
+        };
+        let sig = |t: Target<'_>, c: &Credentials, n| {
+            sign(t, c, n).rsplit_once('=').map(|(_, s)| s.to_string())
+        };
+        let reference = sig(base, &creds(None), now);
+        assert_ne!(
+            reference,
+            sig(Target { port: 3307, ..base }, &creds(None), now)
+        );
+        assert_ne!(
+            reference,
+            sig(Target { user: "v", ..base }, &creds(None), now)
+        );
+        assert_ne!(
+            reference,
+            sig(
+                Target {
+                    region: "eu-west-2",
+                    ..base
+                },
+                &creds(None),
+                now
+            )
+        );
+        assert_ne!(reference, sig(base, &creds(Some("t")), now));
+        assert_ne!(
+            reference,
+            sig(base, &creds(None), now + Duration::from_secs(1))
+        );
+        // The host is signed in lowercase, so its case does not change the signature.
+        assert_eq!(
+            reference,
+            sig(
+                Target {
+                    host: "H.Example",
+                    ..base
+                },
+                &creds(None),
+                now
+            )
+        );
+    }
+}
