@@ -285,23 +285,43 @@ fn credentials_error(
     }
     let detail = chain.join(": ").replace('\n', " ");
     let lower = detail.to_ascii_lowercase();
+    if lower.contains("sso") {
+        return Error::credentials(format!(
+            "no AWS credentials for profile '{profile}': {detail}"
+        ))
+        .hint(format!(
+            "run `aws sso login --profile {profile}` and try again"
+        ));
+    }
+    if !explicit && (lower.contains("imds") || lower.contains("no providers in chain")) {
+        // The default chain reports only its last provider (EC2 metadata), which says little.
+        return Error::credentials(format!(
+            "no AWS credentials found: none in the environment, none for profile '{profile}' in ~/.aws, \
+             no web identity, container or EC2 instance role ({detail})"
+        ))
+        .hint("set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, run `aws configure` or `aws sso login`, or name a profile with --aws-profile");
+    }
+    if explicit && lower.contains("not enabled") {
+        let files = [config_file(), credentials_file()]
+            .into_iter()
+            .flatten()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" or ");
+        return Error::credentials(format!("AWS profile '{profile}' is not defined, or has no credentials, in {files}"))
+            .hint(format!("add [profile {profile}] to the AWS config (`aws configure --profile {profile}`), or fix aws_profile / --aws-profile"));
+    }
     let err = Error::credentials(format!(
         "no AWS credentials for profile '{profile}': {detail}"
     ));
-    if lower.contains("sso") {
-        err.hint(format!(
-            "run `aws sso login --profile {profile}` and try again"
-        ))
-    } else if explicit && (lower.contains("not defined") || lower.contains("could not find")) {
+    if explicit && (lower.contains("not defined") || lower.contains("could not find")) {
         err.hint(format!(
             "add [profile {profile}] to ~/.aws/config, or fix aws_profile / --aws-profile"
         ))
-    } else if lower.contains("no providers in chain")
-        || lower.contains("the credential provider was not enabled")
-    {
-        err.hint("set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, run `aws configure`, or name a profile with --aws-profile")
     } else {
-        err.hint("check the AWS profile with `aws sts get-caller-identity --profile NAME`")
+        err.hint(format!(
+            "check the profile with `aws sts get-caller-identity --profile {profile}`"
+        ))
     }
 }
 

@@ -1,0 +1,408 @@
+//! Shared test harness: every test runs the real `iamdb` binary in a sandbox of its own (its
+//! own HOME, config, runtime directory and AWS files), against real helpers started here:
+//! moto's STS server, protocol-speaking EC2/ECS metadata stubs, gnome-keyring.
+//!
+//! A helper program the machine lacks fails the test loudly under CI (CI=true); outside CI the
+//! test says what is missing and stops.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_iamdb");
+pub const AKID: &str = "AKIAIOSFODNN7EXAMPLE";
+pub const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+pub const HOST: &str = "db1.c9akciq32.eu-west-1.rds.amazonaws.com";
+
+pub fn support(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("support")
+        .join(name)
+}
+
+/// Is `program` on PATH? Under CI a missing program is a failure, not a skip.
+pub fn require(program: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !found {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{program} is not installed; .ci/run installs it (CI=true: tests never skip)");
+        }
+        eprintln!("SKIPPED: {program} is not installed (run .ci/run, which installs it)");
+    }
+    found
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A private world for one test.
+pub struct Sandbox {
+    pub root: PathBuf,
+    pub env: BTreeMap<String, String>,
+}
+
+impl Sandbox {
+    pub fn new(name: &str) -> Sandbox {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let root =
+            std::env::temp_dir().join(format!("iamdb-test-{name}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        for d in ["home/.aws", "config/iamdb", "runtime"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(root.join("runtime"), std::fs::Permissions::from_mode(0o700))
+            .unwrap();
+        let mut env = BTreeMap::new();
+        env.insert("PATH".into(), std::env::var("PATH").unwrap_or_default());
+        env.insert("HOME".into(), root.join("home").display().to_string());
+        env.insert(
+            "XDG_CONFIG_HOME".into(),
+            root.join("config").display().to_string(),
+        );
+        env.insert(
+            "XDG_RUNTIME_DIR".into(),
+            root.join("runtime").display().to_string(),
+        );
+        env.insert("LANG".into(), "C.UTF-8".into());
+        // There is no EC2 here; tests that want IMDS point it at a stub.
+        env.insert("AWS_EC2_METADATA_DISABLED".into(), "true".into());
+        Sandbox { root, env }
+    }
+
+    /// Static keys in the environment, the most common credential source.
+    pub fn with_env_keys(mut self) -> Sandbox {
+        self.set("AWS_ACCESS_KEY_ID", AKID)
+            .set("AWS_SECRET_ACCESS_KEY", SECRET);
+        self
+    }
+
+    pub fn set(&mut self, k: &str, v: impl AsRef<str>) -> &mut Sandbox {
+        self.env.insert(k.into(), v.as_ref().into());
+        self
+    }
+
+    pub fn unset(&mut self, k: &str) -> &mut Sandbox {
+        self.env.remove(k);
+        self
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.root.join("home")
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.root.join("config/iamdb/config.toml")
+    }
+
+    pub fn write_config(&self, text: &str) {
+        std::fs::write(self.config_path(), text).unwrap();
+    }
+
+    pub fn write_aws_config(&self, text: &str) {
+        std::fs::write(self.home().join(".aws/config"), text).unwrap();
+    }
+
+    pub fn write_aws_credentials(&self, text: &str) {
+        std::fs::write(self.home().join(".aws/credentials"), text).unwrap();
+    }
+
+    /// A command running `program` in this sandbox's environment (and nothing else of ours).
+    pub fn command(&self, program: &str) -> Command {
+        let mut c = Command::new(program);
+        c.env_clear()
+            .envs(&self.env)
+            .current_dir(&self.root)
+            .stdin(Stdio::null());
+        c
+    }
+
+    pub fn iamdb(&self, args: &[&str]) -> Command {
+        let mut c = self.command(BIN);
+        c.args(args);
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.iamdb(args).output().unwrap())
+    }
+
+    /// `iamdb` with the wall clock frozen at `instant` (libfaketime), as the reference
+    /// signers are in the conformance tests. The monotonic clock keeps running so that
+    /// timeouts still work.
+    pub fn run_at(&self, instant: &str, args: &[&str]) -> Run {
+        let mut c = self.command("faketime");
+        c.env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+            .args(["-f", instant])
+            .arg(BIN)
+            .args(args);
+        Run::from(c.output().unwrap())
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.root);
+        }
+    }
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    #[track_caller]
+    pub fn ok(self) -> Run {
+        assert_eq!(
+            self.code, 0,
+            "iamdb failed\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn fails(self, code: i32) -> Run {
+        assert_eq!(
+            self.code, code,
+            "expected exit {code}\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        assert!(!self.stderr.contains("panicked"), "panic: {}", self.stderr);
+        self
+    }
+
+    pub fn token(&self) -> &str {
+        self.stdout.trim_end_matches('\n')
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+    }
+}
+
+/// A query parameter of a token (still percent-encoded).
+pub fn param<'a>(token: &'a str, name: &str) -> Option<&'a str> {
+    let query = token.split_once("/?")?.1;
+    query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts a helper that must die with the test process: it is spawned from a thread that
+/// lives as long as the process, with PDEATHSIG set.
+pub fn spawn_daemon(mut cmd: Command) -> u32 {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: prctl is async-signal-safe and only affects the child.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let child: Child = cmd.spawn().expect("cannot start helper");
+        tx.send(child.id()).unwrap();
+        loop {
+            std::thread::park();
+        }
+    });
+    rx.recv().unwrap()
+}
+
+pub fn wait_for_port(port: u16, what: &str) {
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{what} did not start on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// moto's server on loopback, answering STS; one per test process.
+pub fn moto() -> u16 {
+    static PORT: OnceLock<u16> = OnceLock::new();
+    *PORT.get_or_init(|| {
+        let port = free_port();
+        let mut c = Command::new("python3");
+        c.args([
+            "-m",
+            "moto.server",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+        spawn_daemon(c);
+        wait_for_port(port, "moto");
+        port
+    })
+}
+
+/// moto's record of the session credentials it issued for an access key id.
+pub fn moto_credentials(port: u16, access_key_id: &str) -> (String, String) {
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import json,sys,urllib.request\n\
+             d=json.load(urllib.request.urlopen(sys.argv[1]))\n\
+             for r in d['sts']['AssumedRole']:\n\
+             \x20 if r['access_key_id']==sys.argv[2]: print(r['secret_access_key']); print(r['session_token'])",
+            &format!("http://127.0.0.1:{port}/moto-api/data.json"),
+            access_key_id,
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    let secret = lines
+        .next()
+        .unwrap_or_else(|| panic!("moto issued no key {access_key_id}"))
+        .to_string();
+    let token = lines.next().unwrap().to_string();
+    (secret, token)
+}
+
+/// The token botocore makes for the same inputs at the same frozen instant.
+pub struct BotoCase<'a> {
+    pub host: &'a str,
+    pub port: u16,
+    pub user: &'a str,
+    pub region: &'a str,
+    pub access_key: &'a str,
+    pub secret_key: &'a str,
+    pub session_token: Option<&'a str>,
+}
+
+pub fn botocore_tokens(instant: &str, cases: &[BotoCase<'_>]) -> Vec<String> {
+    let input: Vec<serde_json::Value> = cases
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "host": c.host, "port": c.port, "user": c.user, "region": c.region,
+                "access_key": c.access_key, "secret_key": c.secret_key, "session_token": c.session_token,
+            })
+        })
+        .collect();
+    let mut child = Command::new("faketime")
+        .args(["-f", instant])
+        .arg("python3")
+        .arg(support("botocore_tokens.py"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    serde_json::to_writer(child.stdin.take().unwrap(), &input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "botocore failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+/// A loopback stub of the EC2 instance metadata service (IMDSv2) or the ECS container
+/// credentials endpoint, as started by tests/support/metadata_server.py. It logs each request
+/// it answered, one JSON object a line.
+pub struct MetadataStub {
+    pub port: u16,
+    pub log: PathBuf,
+}
+
+impl MetadataStub {
+    pub fn start(sandbox: &Sandbox, mode: &str, extra: &[&str]) -> MetadataStub {
+        let log = sandbox.root.join(format!("{mode}-requests.log"));
+        let mut c = Command::new("python3");
+        c.arg(support("metadata_server.py"))
+            .arg(mode)
+            .arg(&log)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: prctl only affects the child.
+            unsafe {
+                c.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                    Ok(())
+                });
+            }
+            let mut child = c.spawn().unwrap();
+            let mut line = String::new();
+            BufReader::new(child.stdout.take().unwrap())
+                .read_line(&mut line)
+                .unwrap();
+            tx.send(line.trim().parse::<u16>().unwrap()).unwrap();
+            loop {
+                std::thread::park();
+            }
+        });
+        let port = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("metadata stub did not start");
+        MetadataStub { port, log }
+    }
+
+    pub fn requests(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+/// Serialises tests that must not run at the same time as each other.
+pub fn exclusive() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
