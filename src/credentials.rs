@@ -228,7 +228,8 @@ async fn resolve_async(
         .as_ref()
         .map(|r| r.name.clone())
         .or(sts_region.map(String::from));
-    let conf = ProviderConfig::default().with_region(sdk_region.map(aws_config::Region::new));
+    let sdk_region = sdk_region.map(aws_config::Region::new);
+    let conf = ProviderConfig::default().with_region(sdk_region.clone());
 
     let result = match aws_profile {
         Some(name) => {
@@ -244,12 +245,14 @@ async fn resolve_async(
                 .connect_timeout(IMDS_CONNECT_TIMEOUT)
                 .read_timeout(IMDS_READ_TIMEOUT)
                 .build();
-            let chain =
+            let mut builder =
                 aws_config::default_provider::credentials::DefaultCredentialsChain::builder()
-                    .imds_client(imds)
-                    .configure(conf)
-                    .build()
-                    .await;
+                    .imds_client(imds);
+            // Without a region the builder runs its own region chain, which asks EC2 metadata.
+            if let Some(region) = sdk_region {
+                builder = builder.region(region);
+            }
+            let chain = builder.configure(conf).build().await;
             chain.provide_credentials().await
         }
     };

@@ -60,9 +60,11 @@ class Handler(BaseHTTPRequestHandler):
             f.write(json.dumps({"method": self.command, "path": self.path, "status": status,
                                 "headers": {k.lower(): v for k, v in self.headers.items()}}) + "\n")
 
-    def reply(self, status, body=b"", content_type="text/plain"):
+    def reply(self, status, body=b"", content_type="text/plain", headers=()):
         self.record(status)
         self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -75,7 +77,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(400)
             token = secrets.token_urlsafe(32)
             issued.add(token)
-            return self.reply(200, token.encode())
+            # Like IMDS, echo the granted lifetime; the SDKs require it.
+            return self.reply(200, token.encode(), headers=[("X-aws-ec2-metadata-token-ttl-seconds", ttl)])
         self.reply(404)
 
     def do_GET(self):
@@ -88,6 +91,8 @@ class Handler(BaseHTTPRequestHandler):
         # IMDSv2: no session token, no answer.
         if self.headers.get("X-aws-ec2-metadata-token") not in issued:
             return self.reply(401)
+        if self.path == "/latest/meta-data/placement/region":
+            return self.reply(200, b"eu-west-1")
         base = "/latest/meta-data/iam/security-credentials/"
         if self.path == base:
             return self.reply(200, ROLE.encode())
