@@ -69,7 +69,7 @@ pub fn credentials_file() -> Option<PathBuf> {
 }
 
 /// What selects the signing identity, as bytes to hash into a cache key: the identity
-/// environment and the identity (inode, size, mtime) of the shared AWS files, so that editing
+/// environment, and the paths and identity (inode, size, mtime) of the shared AWS files, so that editing
 /// ~/.aws/credentials or ~/.aws/config drops tokens made with what was there before. Costs two
 /// stat calls; the files are not read.
 pub fn identity_material(aws_profile: Option<&str>) -> Vec<Vec<u8>> {
@@ -82,6 +82,7 @@ pub fn identity_material(aws_profile: Option<&str>) -> Vec<Vec<u8>> {
         );
     }
     for file in [config_file(), credentials_file()].into_iter().flatten() {
+        parts.push(file.as_os_str().as_encoded_bytes().to_vec());
         parts.push(file_stamp(&file));
     }
     parts

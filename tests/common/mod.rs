@@ -225,10 +225,14 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Starts a helper that must die with the test process: it is spawned from a thread that
-/// lives as long as the process, with PDEATHSIG set.
-pub fn spawn_daemon(mut cmd: Command) -> u32 {
+/// Starts a helper that must die with the test process: it is spawned, with PDEATHSIG set,
+/// from a thread that then waits on it, so the thread lives as long as the helper. With
+/// `port_on_stdout`, the helper prints the port it listens on as its first line.
+pub fn spawn_helper(mut cmd: Command, port_on_stdout: bool) -> Option<u16> {
     let (tx, rx) = std::sync::mpsc::channel();
+    if port_on_stdout {
+        cmd.stdout(Stdio::piped());
+    }
     std::thread::spawn(move || {
         use std::os::unix::process::CommandExt;
         // SAFETY: prctl is async-signal-safe and only affects the child.
@@ -238,13 +242,17 @@ pub fn spawn_daemon(mut cmd: Command) -> u32 {
                 Ok(())
             });
         }
-        let child: Child = cmd.spawn().expect("cannot start helper");
-        tx.send(child.id()).unwrap();
-        loop {
-            std::thread::park();
-        }
+        let mut child: Child = cmd.spawn().expect("cannot start helper");
+        let port = child.stdout.take().map(|out| {
+            let mut line = String::new();
+            BufReader::new(out).read_line(&mut line).unwrap();
+            line.trim().parse::<u16>().expect("helper printed no port")
+        });
+        tx.send(port).unwrap();
+        let _ = child.wait();
     });
-    rx.recv().unwrap()
+    rx.recv_timeout(Duration::from_secs(30))
+        .expect("helper did not start")
 }
 
 pub fn wait_for_port(port: u16, what: &str) {
@@ -274,7 +282,7 @@ pub fn moto() -> u16 {
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-        spawn_daemon(c);
+        spawn_helper(c, false);
         wait_for_port(port, "moto");
         port
     })
@@ -364,31 +372,8 @@ impl MetadataStub {
             .arg(mode)
             .arg(&log)
             .args(extra)
-            .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            use std::os::unix::process::CommandExt;
-            // SAFETY: prctl only affects the child.
-            unsafe {
-                c.pre_exec(|| {
-                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                    Ok(())
-                });
-            }
-            let mut child = c.spawn().unwrap();
-            let mut line = String::new();
-            BufReader::new(child.stdout.take().unwrap())
-                .read_line(&mut line)
-                .unwrap();
-            tx.send(line.trim().parse::<u16>().unwrap()).unwrap();
-            loop {
-                std::thread::park();
-            }
-        });
-        let port = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("metadata stub did not start");
+        let port = spawn_helper(c, true).unwrap();
         MetadataStub { port, log }
     }
 
