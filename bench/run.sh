@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# iamdb's speed and memory, side by side with the AWS CLI and boto3, in one hyperfine run.
+#
+#   bash bench/run.sh            # builds the release binary, then measures
+#   IAMDB_BIN=/path/iamdb bash bench/run.sh
+#
+# What it measures (all print the same kind of token for the same endpoint):
+#   empty-rust        a Rust binary whose main does nothing: the floor for any process
+#   iamdb-hit         iamdb token, served from the kernel keyring
+#   iamdb-cold-env    iamdb token --refresh, keys in the environment (sign and store)
+#   iamdb-cold-role   iamdb token --refresh through an assume-role profile (STS on moto)
+#   aws-cli           aws rds generate-db-auth-token
+#   boto3             python3 + boto3 generate_db_auth_token
+# Then peak memory (max RSS) of each, and the results go to bench/results.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v hyperfine >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null
+fi
+
+work=$(mktemp -d /tmp/iamdb-bench.XXXXXX)
+trap 'kill ${moto_pid:-} 2>/dev/null || true; rm -rf "$work"' EXIT
+
+if [ -z "${IAMDB_BIN:-}" ]; then
+  cargo build --release --quiet
+  IAMDB_BIN=$PWD/target/release/iamdb
+fi
+
+# The floor: an empty Rust binary built with the same release profile.
+mkdir -p "$work/empty/src"
+printf '[package]\nname = "empty"\nversion = "0.0.0"\nedition = "2024"\n[profile.release]\nlto = "thin"\nstrip = true\n' > "$work/empty/Cargo.toml"
+echo 'fn main() {}' > "$work/empty/src/main.rs"
+cargo build --release --quiet --manifest-path "$work/empty/Cargo.toml" --target-dir "$work/empty/target"
+EMPTY=$work/empty/target/release/empty
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+python3 -m moto.server -H 127.0.0.1 -p "$port" >/dev/null 2>&1 &
+moto_pid=$!
+for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
+
+host=bench.c9akciq32.eu-west-1.rds.amazonaws.com
+export HOME=$work/home XDG_CONFIG_HOME=$work/config XDG_RUNTIME_DIR=$work/runtime
+mkdir -p "$HOME/.aws" "$XDG_CONFIG_HOME/iamdb" "$XDG_RUNTIME_DIR"
+chmod 700 "$XDG_RUNTIME_DIR"
+export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+export AWS_DEFAULT_REGION=eu-west-1 AWS_EC2_METADATA_DISABLED=true AWS_ENDPOINT_URL_STS=http://127.0.0.1:$port
+cat > "$HOME/.aws/config" <<CONF
+[profile role]
+role_arn = arn:aws:iam::123456789012:role/db-connect
+credential_source = Environment
+region = eu-west-1
+CONF
+cat > "$XDG_CONFIG_HOME/iamdb/config.toml" <<CONF
+[profiles.bench]
+engine = "postgres"
+host = "$host"
+user = "app"
+
+[profiles.bench-role]
+engine = "postgres"
+host = "$host"
+user = "app"
+aws_profile = "role"
+CONF
+"$IAMDB_BIN" token bench >/dev/null   # warm the cache for the hit case
+
+cat > "$work/boto3.py" <<PY
+import boto3
+print(boto3.client("rds", region_name="eu-west-1").generate_db_auth_token("$host", 5432, "app"))
+PY
+
+names=(empty-rust iamdb-hit iamdb-cold-env iamdb-cold-role aws-cli boto3)
+cmds=(
+  "$EMPTY"
+  "$IAMDB_BIN token bench"
+  "$IAMDB_BIN token bench --refresh"
+  "$IAMDB_BIN token bench-role --refresh"
+  "aws rds generate-db-auth-token --hostname $host --port 5432 --username app --region eu-west-1"
+  "python3 $work/boto3.py"
+)
+args=()
+for i in "${!names[@]}"; do args+=(-n "${names[$i]}" "${cmds[$i]}"); done
+
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), Linux $(uname -r)"
+echo "== iamdb binary: $(du -h "$IAMDB_BIN" | cut -f1)"
+hyperfine -N --warmup 3 --min-runs 20 --export-markdown "$work/times.md" --export-json "$work/times.json" "${args[@]}"
+
+echo "== peak memory (max RSS over 5 runs)"
+python3 - "$work/mem.md" "${names[@]}" -- "${cmds[@]}" <<'PY'
+import resource, shlex, subprocess, sys
+args = sys.argv[2:]
+sep = args.index("--")
+names, cmds = args[:sep], args[sep + 1:]
+rows = []
+for name, cmd in zip(names, cmds):
+    peak = 0
+    for _ in range(5):
+        p = subprocess.Popen(shlex.split(cmd), stdout=subprocess.DEVNULL)
+        _, status, usage = __import__("os").wait4(p.pid, 0)
+        peak = max(peak, usage.ru_maxrss)
+    rows.append((name, peak / 1024))
+    print(f"{name:18} {peak / 1024:7.1f} MB")
+with open(sys.argv[1], "w") as f:
+    f.write("| Command | Peak RSS |\n|:---|---:|\n")
+    for name, mb in rows:
+        f.write(f"| `{name}` | {mb:.1f} MB |\n")
+PY
+
+python3 - "$work/times.json" <<'PY'
+import json, sys
+r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
+floor = r["empty-rust"]["median"]
+hit = r["iamdb-hit"]["median"]
+cold = r["iamdb-cold-env"]["median"]
+print(f"== goals: hit {hit*1e3:.2f} ms = {hit/floor:.2f}x the empty binary (goal <= 1.5x); "
+      f"cold env {cold*1e3:.2f} ms median (goal < 10 ms)")
+PY
+
+{
+  echo "# Benchmark results"
+  echo
+  echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), Linux $(uname -r)."
+  echo "iamdb $("$IAMDB_BIN" --version | cut -d' ' -f2), release binary $(du -h "$IAMDB_BIN" | cut -f1); measured $(date -u +%Y-%m-%d) by bench/run.sh."
+  echo
+  cat "$work/times.md"
+  echo
+  cat "$work/mem.md"
+} > bench/results.md
+echo "== written to bench/results.md"

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs what the tests need, checks formatting
+# and lints, runs every test, and ends with one summary line.
+#
+#   bash tests/run.sh
+#
+# Under CI=true a test whose helper program is missing fails instead of skipping.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests drive for real: libfaketime (frozen clocks for the conformance
+# tests), keyctl (the kernel keyring), gnome-keyring in a private D-Bus session (the Secret
+# Service), unshare (a user keyring of a test's own).
+need=()
+command -v faketime >/dev/null || need+=(faketime)
+command -v keyctl >/dev/null || need+=(keyutils)
+command -v dbus-run-session >/dev/null || need+=(dbus-daemon)
+command -v gnome-keyring-daemon >/dev/null || need+=(gnome-keyring)
+command -v unshare >/dev/null || need+=(util-linux)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "== installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# Reference implementations and local AWS: botocore/boto3, the AWS CLI and moto's server.
+if ! python3 -c 'import botocore, boto3, moto.server' 2>/dev/null || ! command -v aws >/dev/null; then
+  echo "== installing the Python references (botocore, boto3, awscli, moto)"
+  python3 -m pip install --quiet boto3 botocore awscli 'moto[server]'
+fi
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --all-targets --quiet -- -D warnings
+
+echo "== cargo test"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+cargo test --no-fail-fast 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+passed=$(grep '^test result:' "$log" | grep -o '[0-9]* passed' | awk '{s+=$1} END {print s+0}')
+failed=$(grep '^test result:' "$log" | grep -o '[0-9]* failed' | awk '{s+=$1} END {print s+0}')
+echo
+echo "summary: $passed passed, $failed failed"
+exit "$status"
