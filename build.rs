@@ -11,7 +11,10 @@ fn main() {
     // every start, and reading their 24-byte entries was the largest part of iamdb's startup.
     // DT_RELR stores them in a few KB. It needs binutils >= 2.38 to link and glibc >= 2.36 to
     // run, so it is used only where the toolchain here accepts it.
-    if target.ends_with("linux-gnu") && target == host && linker_accepts("-Wl,-z,pack-relative-relocs") {
+    if target.ends_with("linux-gnu")
+        && target == host
+        && linker_accepts("-Wl,-z,pack-relative-relocs")
+    {
         println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
     }
 }

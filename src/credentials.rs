@@ -7,25 +7,20 @@
 //!
 //! Keys in the environment are read directly, with no async runtime and no file access: that
 //! is the common case in CI and containers and it should cost nothing. Everything else goes
-//! through aws-config on a single-threaded runtime that exists only on this path.
+//! through aws-config in the `iamdb-credentials` helper (installed next to `iamdb`), which
+//! hands the credentials back over a pipe in the `credential_process` format. Keeping
+//! aws-config, tokio, hyper, rustls and aws-lc out of `iamdb` keeps its start, and so every
+//! cache hit, close to that of an empty program.
 
-use std::error::Error as _;
+use std::io::Read;
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime};
+use std::process::{Command, Stdio};
+use std::time::SystemTime;
 
-use aws_config::provider_config::ProviderConfig;
 use aws_credential_types::Credentials;
-use aws_credential_types::provider::ProvideCredentials;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-
-/// How long an EC2 metadata probe may take where there may be no EC2: the SDK's default
-/// (several attempts of 1 s each) would make every user off EC2 wait seconds for an error.
-const IMDS_CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
-const IMDS_READ_TIMEOUT: Duration = Duration::from_secs(1);
-
-/// An upper bound on resolving credentials (STS, SSO, a credential_process...).
-const RESOLVE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Environment variables that decide which identity signs, or where it comes from. They
 /// are part of every cache key, so switching identity never serves another's token.
@@ -52,7 +47,7 @@ const IDENTITY_ENV: &[&str] = &[
     "AWS_DEFAULT_REGION",
 ];
 
-fn env(name: &str) -> Option<String> {
+pub(crate) fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
@@ -167,7 +162,7 @@ fn from_env(aws_profile: Option<&str>) -> Result<Option<Resolved>> {
 }
 
 /// The profile name aws-config will use: explicit, else AWS_PROFILE, else `default`.
-fn effective_profile(aws_profile: Option<&str>) -> String {
+pub(crate) fn effective_profile(aws_profile: Option<&str>) -> String {
     aws_profile
         .map(String::from)
         .or_else(|| env("AWS_PROFILE"))
@@ -188,145 +183,154 @@ pub fn resolve(
     {
         return Ok((resolved, if need_region { env_region } else { None }));
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::internal(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(async {
-        match tokio::time::timeout(RESOLVE_TIMEOUT, resolve_async(aws_profile, need_region, sts_region, env_region)).await {
-            Ok(r) => r,
-            Err(_) => Err(Error::credentials(format!(
-                "AWS credentials for profile '{}' were not resolved within {} s",
-                effective_profile(aws_profile),
-                RESOLVE_TIMEOUT.as_secs()
-            ))
-            .hint("check that STS (or AWS_ENDPOINT_URL_STS), the SSO portal or your credential_process answer")),
-        }
-    })
+    run_helper(aws_profile, need_region, sts_region)
 }
 
-async fn resolve_async(
+/// What the helper prints: the `credential_process` JSON document, plus where the
+/// credentials and the region came from.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct HelperOutput {
+    pub version: u32,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_token: Option<String>,
+    /// RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration: Option<String>,
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region_source: Option<String>,
+}
+
+impl HelperOutput {
+    pub fn new(resolved: &Resolved, region: Option<&Region>) -> HelperOutput {
+        let c = &resolved.credentials;
+        HelperOutput {
+            version: 1,
+            access_key_id: c.access_key_id().to_string(),
+            secret_access_key: c.secret_access_key().to_string(),
+            session_token: c.session_token().map(String::from),
+            expiration: c.expiry().map(rfc3339),
+            source: resolved.source.clone(),
+            region: region.map(|r| r.name.clone()),
+            region_source: region.map(|r| r.source.clone()),
+        }
+    }
+
+    fn into_resolved(self) -> Result<(Resolved, Option<Region>)> {
+        let expiry = self.expiration.as_deref().map(parse_rfc3339).transpose()?;
+        let credentials = Credentials::new(
+            self.access_key_id,
+            self.secret_access_key,
+            self.session_token,
+            expiry,
+            "iamdb-credentials",
+        );
+        let region = self.region.map(|name| Region {
+            name,
+            source: self.region_source.unwrap_or_default(),
+        });
+        Ok((
+            Resolved {
+                credentials,
+                source: self.source,
+            },
+            region,
+        ))
+    }
+}
+
+pub fn rfc3339(t: SystemTime) -> String {
+    time::OffsetDateTime::from(t)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn parse_rfc3339(text: &str) -> Result<SystemTime> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map(SystemTime::from)
+        .map_err(|_| {
+            Error::internal(format!(
+                "iamdb-credentials gave an expiration that is not RFC 3339: {text:?}"
+            ))
+        })
+}
+
+/// The helper binary: next to this executable, else on PATH.
+fn helper_path() -> Result<PathBuf> {
+    let name = if cfg!(windows) {
+        "iamdb-credentials.exe"
+    } else {
+        "iamdb-credentials"
+    };
+    if let Ok(exe) = std::env::current_exe() {
+        let beside = exe.with_file_name(name);
+        if beside.is_file() {
+            return Ok(beside);
+        }
+    }
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            Error::internal(format!("{name} is not installed next to iamdb or on PATH"))
+                .hint("reinstall iamdb (`cargo install --path .` installs both programs)")
+        })
+}
+
+fn run_helper(
     aws_profile: Option<&str>,
     need_region: bool,
     sts_region: Option<&str>,
-    env_region: Option<Region>,
 ) -> Result<(Resolved, Option<Region>)> {
-    let profile_name = effective_profile(aws_profile);
-    let profile_region = if env_region.is_none() {
-        let provider = aws_config::profile::ProfileFileRegionProvider::builder()
-            .profile_name(&profile_name)
-            .build();
-        use aws_config::meta::region::ProvideRegion;
-        provider.region().await.map(|r| Region {
-            name: r.to_string(),
-            source: format!("AWS config (profile '{profile_name}')"),
-        })
-    } else {
-        None
-    };
-    let aws_region = env_region.or(profile_region);
-    let sdk_region = aws_region
-        .as_ref()
-        .map(|r| r.name.clone())
-        .or(sts_region.map(String::from));
-    let sdk_region = sdk_region.map(aws_config::Region::new);
-    let conf = ProviderConfig::default().with_region(sdk_region.clone());
-
-    let result = match aws_profile {
-        Some(name) => {
-            let provider = aws_config::profile::ProfileFileCredentialsProvider::builder()
-                .profile_name(name)
-                .configure(&conf)
-                .build();
-            provider.provide_credentials().await
-        }
-        None => {
-            let imds = aws_config::imds::Client::builder()
-                .max_attempts(1)
-                .connect_timeout(IMDS_CONNECT_TIMEOUT)
-                .read_timeout(IMDS_READ_TIMEOUT)
-                .build();
-            let mut builder =
-                aws_config::default_provider::credentials::DefaultCredentialsChain::builder()
-                    .imds_client(imds);
-            // Without a region the builder runs its own region chain, which asks EC2 metadata.
-            if let Some(region) = sdk_region {
-                builder = builder.region(region);
-            }
-            let chain = builder.configure(conf).build().await;
-            chain.provide_credentials().await
-        }
-    };
-    let credentials =
-        result.map_err(|e| credentials_error(&profile_name, aws_profile.is_some(), &e))?;
-    let source = match aws_profile {
-        Some(name) => format!("AWS profile '{name}'"),
-        None => "the default credential chain".to_string(),
-    };
-    Ok((
-        Resolved {
-            credentials,
-            source,
-        },
-        if need_region { aws_region } else { None },
-    ))
-}
-
-/// One line saying what failed and why, and what to run to fix it.
-fn credentials_error(
-    profile: &str,
-    explicit: bool,
-    e: &aws_credential_types::provider::error::CredentialsError,
-) -> Error {
-    let mut chain = vec![e.to_string()];
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !chain.iter().any(|c| c.contains(&text)) {
-            chain.push(text);
-        }
-        source = s.source();
+    let path = helper_path()?;
+    let mut cmd = Command::new(&path);
+    if let Some(p) = aws_profile {
+        cmd.args(["--aws-profile", p]);
     }
-    let detail = chain.join(": ").replace('\n', " ");
-    let lower = detail.to_ascii_lowercase();
-    if lower.contains("sso") {
-        return Error::credentials(format!(
-            "no AWS credentials for profile '{profile}': {detail}"
+    if need_region {
+        cmd.arg("--need-region");
+    }
+    if let Some(r) = sts_region {
+        cmd.args(["--sts-region", r]);
+    }
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        cmd.arg("-v");
+    }
+    tracing::debug!(helper = %path.display(), "resolving AWS credentials through the helper");
+    // Credentials come back on a pipe, never on a command line; the helper's own errors and
+    // logs go straight to our stderr.
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| Error::internal(format!("cannot run {}: {e}", path.display())))?;
+    let mut out = Vec::new();
+    if let Some(mut stdout) = child.stdout.take() {
+        stdout
+            .read_to_end(&mut out)
+            .map_err(|e| Error::internal(format!("reading from {}: {e}", path.display())))?;
+    }
+    let status = child
+        .wait()
+        .map_err(|e| Error::internal(format!("waiting for {}: {e}", path.display())))?;
+    if !status.success() {
+        return Err(Error::reported(status.code().unwrap_or(1)));
+    }
+    let doc: HelperOutput = serde_json::from_slice(&out).map_err(|e| {
+        Error::internal(format!(
+            "{} printed something that is not its credentials document ({e})",
+            path.display()
         ))
-        .hint(format!(
-            "run `aws sso login --profile {profile}` and try again"
-        ));
-    }
-    if !explicit && (lower.contains("imds") || lower.contains("no providers in chain")) {
-        // The default chain reports only its last provider (EC2 metadata), which says little.
-        return Error::credentials(format!(
-            "no AWS credentials found: none in the environment, none for profile '{profile}' in ~/.aws, \
-             no web identity, container or EC2 instance role ({detail})"
-        ))
-        .hint("set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, run `aws configure` or `aws sso login`, or name a profile with --aws-profile");
-    }
-    if explicit && lower.contains("not enabled") {
-        let files = [config_file(), credentials_file()]
-            .into_iter()
-            .flatten()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(" or ");
-        return Error::credentials(format!("AWS profile '{profile}' is not defined, or has no credentials, in {files}"))
-            .hint(format!("add [profile {profile}] to the AWS config (`aws configure --profile {profile}`), or fix aws_profile / --aws-profile"));
-    }
-    let err = Error::credentials(format!(
-        "no AWS credentials for profile '{profile}': {detail}"
-    ));
-    if explicit && (lower.contains("not defined") || lower.contains("could not find")) {
-        err.hint(format!(
-            "add [profile {profile}] to ~/.aws/config, or fix aws_profile / --aws-profile"
-        ))
-    } else {
-        err.hint(format!(
-            "check the profile with `aws sts get-caller-identity --profile {profile}`"
-        ))
-    }
+    })?;
+    doc.into_resolved()
 }
 
 /// Fails when the credentials have already expired: signing works offline, so expired

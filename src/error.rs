@@ -24,6 +24,9 @@ pub struct Error {
     pub kind: Kind,
     message: String,
     hint: Option<String>,
+    /// Set when another process (the credentials helper) already told the user; carries the
+    /// exit code it chose.
+    reported: Option<i32>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -34,6 +37,7 @@ impl Error {
             kind,
             message: message.into(),
             hint: None,
+            reported: None,
         }
     }
 
@@ -57,6 +61,27 @@ impl Error {
         Self::new(Kind::Internal, message)
     }
 
+    /// An error the helper has already printed; iamdb exits with its code and says nothing.
+    pub fn reported(code: i32) -> Self {
+        let kind = match code {
+            2 => Kind::Usage,
+            3 => Kind::Config,
+            4 => Kind::Credentials,
+            5 => Kind::Cache,
+            _ => Kind::Internal,
+        };
+        Error {
+            kind,
+            message: String::new(),
+            hint: None,
+            reported: Some(code),
+        }
+    }
+
+    pub fn is_reported(&self) -> bool {
+        self.reported.is_some()
+    }
+
     /// The second line: what the user can do about it.
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
@@ -68,7 +93,7 @@ impl Error {
     }
 
     pub fn exit_code(&self) -> i32 {
-        self.kind as i32
+        self.reported.unwrap_or(self.kind as i32)
     }
 }
 

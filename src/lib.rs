@@ -3,7 +3,8 @@
 //!
 //! The binary is a thin layer over this library (`cmd`); the modules are named after what
 //! they own: `config` (the TOML file), `endpoint` (what a host name says), `token` (signing),
-//! `credentials` (AWS), `cache` (the keyring stores) and `provider` (putting them together).
+//! `credentials` (AWS, light), `sdk` (aws-config, for the `iamdb-credentials` helper only),
+//! `cache` (the keyring stores) and `provider` (putting them together).
 
 pub mod cache;
 pub mod cli;
@@ -13,5 +14,7 @@ pub mod credentials;
 pub mod endpoint;
 pub mod error;
 pub mod fsutil;
+pub mod logging;
 pub mod provider;
+pub mod sdk;
 pub mod token;
