@@ -15,8 +15,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v hyperfine >/dev/null; then
-  apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null
+need=()
+command -v hyperfine >/dev/null || need+=(hyperfine)
+[ -x /usr/bin/time ] || need+=(time)
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
 work=$(mktemp -d /tmp/iamdb-bench.XXXXXX)
@@ -38,6 +41,11 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 python3 -m moto.server -H 127.0.0.1 -p "$port" >/dev/null 2>&1 &
 moto_pid=$!
 for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
+
+# Resolve the interpreters before HOME moves: version-manager shims (pyenv) look under HOME.
+PY=$(python3 -c 'import sys; print(sys.executable)')
+AWSCLI=$(dirname "$PY")/aws
+[ -x "$AWSCLI" ] || AWSCLI=$(command -v aws)
 
 host=bench.c9akciq32.eu-west-1.rds.amazonaws.com
 export HOME=$work/home XDG_CONFIG_HOME=$work/config XDG_RUNTIME_DIR=$work/runtime
@@ -65,10 +73,11 @@ aws_profile = "role"
 CONF
 "$IAMDB_BIN" token bench >/dev/null   # warm the cache for the hit case
 
-cat > "$work/boto3.py" <<PY
+cat > "$work/boto3_token.py" <<PY
 import boto3
 print(boto3.client("rds", region_name="eu-west-1").generate_db_auth_token("$host", 5432, "app"))
 PY
+"$PY" "$work/boto3_token.py" >/dev/null   # fails here, with its own message, if boto3 cannot run
 
 names=(empty-rust iamdb-hit iamdb-cold-env iamdb-cold-role aws-cli boto3)
 cmds=(
@@ -76,8 +85,8 @@ cmds=(
   "$IAMDB_BIN token bench"
   "$IAMDB_BIN token bench --refresh"
   "$IAMDB_BIN token bench-role --refresh"
-  "aws rds generate-db-auth-token --hostname $host --port 5432 --username app --region eu-west-1"
-  "python3 $work/boto3.py"
+  "$AWSCLI rds generate-db-auth-token --hostname $host --port 5432 --username app --region eu-west-1"
+  "$PY $work/boto3_token.py"
 )
 args=()
 for i in "${!names[@]}"; do args+=(-n "${names[$i]}" "${cmds[$i]}"); done
@@ -86,28 +95,23 @@ echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d
 echo "== iamdb binary: $(du -h "$IAMDB_BIN" | cut -f1)"
 hyperfine -N --warmup 3 --min-runs 20 --export-markdown "$work/times.md" --export-json "$work/times.json" "${args[@]}"
 
+# Peak memory through GNU time, which forks each command from its own small process: a child
+# forked from a big parent (Python, say) inherits the parent's high-water mark at exec.
 echo "== peak memory (max RSS over 5 runs)"
-python3 - "$work/mem.md" "${names[@]}" -- "${cmds[@]}" <<'PY'
-import resource, shlex, subprocess, sys
-args = sys.argv[2:]
-sep = args.index("--")
-names, cmds = args[:sep], args[sep + 1:]
-rows = []
-for name, cmd in zip(names, cmds):
-    peak = 0
-    for _ in range(5):
-        p = subprocess.Popen(shlex.split(cmd), stdout=subprocess.DEVNULL)
-        _, status, usage = __import__("os").wait4(p.pid, 0)
-        peak = max(peak, usage.ru_maxrss)
-    rows.append((name, peak / 1024))
-    print(f"{name:18} {peak / 1024:7.1f} MB")
-with open(sys.argv[1], "w") as f:
-    f.write("| Command | Peak RSS |\n|:---|---:|\n")
-    for name, mb in rows:
-        f.write(f"| `{name}` | {mb:.1f} MB |\n")
-PY
+printf '| Command | Peak RSS |\n|:---|---:|\n' > "$work/mem.md"
+for i in "${!names[@]}"; do
+  peak=0
+  for _ in 1 2 3 4 5; do
+    # shellcheck disable=SC2086
+    kb=$(/usr/bin/time -f %M ${cmds[$i]} 2>&1 >/dev/null | tail -1)
+    [ "$kb" -gt "$peak" ] && peak=$kb
+  done
+  mb=$(awk -v k="$peak" 'BEGIN { printf "%.1f", k / 1024 }')
+  printf '%-18s %7s MB\n' "${names[$i]}" "$mb"
+  printf '| `%s` | %s MB |\n' "${names[$i]}" "$mb" >> "$work/mem.md"
+done
 
-python3 - "$work/times.json" <<'PY'
+"$PY" - "$work/times.json" <<'PY'
 import json, sys
 r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
 floor = r["empty-rust"]["median"]
