@@ -300,7 +300,7 @@ fn run_helper(
     if let Some(r) = sts_region {
         cmd.args(["--sts-region", r]);
     }
-    if tracing::enabled!(tracing::Level::DEBUG) {
+    for _ in 0..crate::logging::verbosity() {
         cmd.arg("-v");
     }
     tracing::debug!(helper = %path.display(), "resolving AWS credentials through the helper");

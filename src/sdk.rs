@@ -24,9 +24,8 @@ const IMDS_READ_TIMEOUT: Duration = Duration::from_secs(1);
 /// An upper bound on resolving credentials (STS, SSO, a credential_process...).
 const RESOLVE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Resolves credentials, and the region too when `need_region` is set (the host did not
-/// name one and nothing else did). `sts_region` is the region STS calls go to when AWS config
-/// names none: the database's own region.
+/// The aws-config half of [`crate::credentials::resolve`], with the same arguments, bounded by
+/// `RESOLVE_TIMEOUT`.
 pub fn resolve(
     aws_profile: Option<&str>,
     need_region: bool,

@@ -158,6 +158,53 @@ fn assume_role_with_a_source_profile_goes_through_sts() {
 }
 
 #[test]
+fn verbose_logs_through_the_helper_show_the_source_but_no_secret() {
+    let moto = moto();
+    let mut sb = Sandbox::new("helperlogs");
+    sb.set("AWS_ENDPOINT_URL_STS", format!("http://127.0.0.1:{moto}"));
+    sb.write_aws_config(&format!(
+        "[profile base]\naws_access_key_id = {PROFILE_AKID}\naws_secret_access_key = {PROFILE_SECRET}\n\n\
+         [profile db-role]\nrole_arn = arn:aws:iam::123456789012:role/db-connect\nsource_profile = base\n"
+    ));
+    for verbosity in ["-v", "-vv"] {
+        let run = sb
+            .run(&[
+                verbosity,
+                "token",
+                "--no-cache",
+                "--host",
+                HOST,
+                "--engine",
+                "postgres",
+                "--user",
+                "app",
+                "--aws-profile",
+                "db-role",
+            ])
+            .ok();
+        assert!(
+            run.stderr.contains("loaded assume role credentials"),
+            "{}",
+            run.stderr
+        );
+        let key = akid(run.token());
+        let (secret, session) = moto_credentials(moto, key);
+        for s in [
+            PROFILE_SECRET,
+            secret.as_str(),
+            session.as_str(),
+            param(run.token(), "X-Amz-Signature").unwrap(),
+        ] {
+            assert!(
+                !run.stderr.contains(s),
+                "{verbosity} logged a secret:\n{}",
+                run.stderr
+            );
+        }
+    }
+}
+
+#[test]
 fn assume_role_from_environment_credentials() {
     let moto = moto();
     let mut sb = Sandbox::new("credsource").with_env_keys();
