@@ -42,6 +42,53 @@ pub enum Command {
     /// List or clear cached tokens (tokens themselves are never shown).
     #[command(subcommand)]
     Cache(CacheCommand),
+    /// Run psql logged in to a PostgreSQL profile: TLS verified, the token never on a command line.
+    #[command(
+        after_help = "Examples:\n  iamdb psql prod\n  iamdb psql prod -- -c 'SELECT current_user'"
+    )]
+    Psql(ClientArgs),
+    /// Run any program with a PostgreSQL profile's connection in its environment
+    /// (PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD, PGSSLMODE, PGSSLROOTCERT).
+    #[command(
+        after_help = "Examples:\n  iamdb exec prod -- pg_dump -Fc -f prod.dump\n  iamdb exec prod -- python3 app.py"
+    )]
+    Exec(ExecArgs),
+    /// Keep fresh tokens for PostgreSQL profiles in ~/.pgpass (or $PGPASSFILE).
+    #[command(subcommand)]
+    Pgpass(PgpassCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    /// Profile name from the config file.
+    #[arg(value_name = "PROFILE")]
+    pub profile: String,
+    /// Arguments for the client, after `--`.
+    #[arg(last = true, value_name = "ARGS")]
+    pub args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Profile name from the config file.
+    #[arg(value_name = "PROFILE")]
+    pub profile: String,
+    /// The program to run and its arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PgpassCommand {
+    /// Write or refresh one line per PostgreSQL profile (all of them, or those named) inside a
+    /// block iamdb marks as its own; every other line is kept as it is.
+    Sync {
+        #[arg(value_name = "PROFILE")]
+        profiles: Vec<String>,
+        /// Take iamdb's lines out again (all of them, or those of the profiles named).
+        #[arg(long)]
+        remove: bool,
+    },
 }
 
 /// Where the token is for. Every flag overrides the profile's value.

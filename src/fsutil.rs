@@ -22,6 +22,16 @@ pub fn write_target(path: &Path) -> io::Result<PathBuf> {
 /// exclusively, written, synced, then renamed over the original. The new file keeps the old
 /// file's permissions, or gets `new_mode` when it did not exist.
 pub fn write_atomic(path: &Path, contents: &[u8], new_mode: u32) -> io::Result<()> {
+    write(path, contents, new_mode, true)
+}
+
+/// Like [`write_atomic`], but the file always ends up with `mode` (for files that must be
+/// private whatever they were before).
+pub fn write_atomic_with_mode(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
+    write(path, contents, mode, false)
+}
+
+fn write(path: &Path, contents: &[u8], new_mode: u32, keep_mode: bool) -> io::Result<()> {
     let target = write_target(path)?;
     let dir = target
         .parent()
@@ -32,7 +42,8 @@ pub fn write_atomic(path: &Path, contents: &[u8], new_mode: u32) -> io::Result<(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let mode = match fs::metadata(&target) {
-        Ok(meta) => permissions_mode(&meta),
+        Ok(meta) if keep_mode => permissions_mode(&meta),
+        Ok(_) => new_mode,
         Err(e) if e.kind() == io::ErrorKind::NotFound => new_mode,
         Err(e) => return Err(e),
     };

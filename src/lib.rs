@@ -6,8 +6,10 @@
 //! `credentials` (AWS, light), `sdk` (aws-config, for the `iamdb-credentials` helper only),
 //! `cache` (the keyring stores) and `provider` (putting them together).
 
+pub mod ca;
 pub mod cache;
 pub mod cli;
+pub mod clients;
 pub mod cmd;
 pub mod config;
 pub mod credentials;

@@ -10,13 +10,19 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests drive for real: libfaketime (frozen clocks for the conformance
 # tests), keyctl (the kernel keyring), gnome-keyring in a private D-Bus session (the Secret
-# Service), unshare (a user keyring of a test's own).
+# Service), unshare (a user keyring of a test's own), PostgreSQL 15 and the PAM headers (a
+# private server that checks IAM tokens the way RDS does, through a PAM module the tests build).
 need=()
 command -v faketime >/dev/null || need+=(faketime)
 command -v keyctl >/dev/null || need+=(keyutils)
 command -v dbus-run-session >/dev/null || need+=(dbus-daemon)
 command -v gnome-keyring-daemon >/dev/null || need+=(gnome-keyring)
 command -v unshare >/dev/null || need+=(util-linux)
+[ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql-15)
+command -v psql >/dev/null || need+=(postgresql-client-15)
+[ -f /usr/include/security/pam_modules.h ] || need+=(libpam0g-dev)
+command -v openssl >/dev/null || need+=(openssl)
+command -v cc >/dev/null || need+=(gcc)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

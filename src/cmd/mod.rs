@@ -1,6 +1,8 @@
 //! One module per command: parse what clap gave, call the library, print.
 
 mod cache;
+mod exec;
+mod pgpass;
 mod profile;
 mod token;
 
@@ -15,6 +17,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Token(args) => token::run(config, args),
         Command::Profile(cmd) => profile::run(config, cmd),
         Command::Cache(cmd) => cache::run(cmd),
+        Command::Psql(args) => exec::psql(config, args),
+        Command::Exec(args) => exec::run(config, args),
+        Command::Pgpass(cmd) => pgpass::run(config, cmd),
     }
 }
 

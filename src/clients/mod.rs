@@ -1,0 +1,4 @@
+//! What each database client reads: file formats, escaping and environments. Pure functions
+//! where possible; the commands in `cmd/` do the I/O.
+
+pub mod postgres;

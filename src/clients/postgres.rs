@@ -1,0 +1,179 @@
+//! libpq: the environment every libpq program reads, and `.pgpass`.
+//!
+//! `.pgpass` lines are `host:port:database:user:password`, with `:` and `\` escaped by `\` in
+//! every field: an unescaped token would be cut at its first `:` (libpq would then send just
+//! the host name). iamdb's lines live in a block it marks as its own; every other line of
+//! the file is kept byte for byte.
+
+use std::collections::BTreeMap;
+
+use crate::config::Profile;
+
+pub const BEGIN: &str =
+    "# BEGIN iamdb: lines up to END are written by `iamdb pgpass sync`; edits are lost";
+pub const END: &str = "# END iamdb";
+const ENTRY_PREFIX: &str = "# iamdb profile ";
+
+/// Escapes a `.pgpass` field.
+pub fn escape(field: &str) -> String {
+    let mut out = String::with_capacity(field.len());
+    for c in field.chars() {
+        if c == ':' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The port the client dials: the tunnel end's, else the database's.
+pub fn dial_port(p: &Profile) -> u16 {
+    p.connect_port.unwrap_or(p.port)
+}
+
+/// The `.pgpass` line for a profile. libpq matches it against the host *name* (even when it
+/// dials `hostaddr`) and the port it dials.
+pub fn pgpass_line(p: &Profile, token: &str) -> String {
+    format!(
+        "{}:{}:{}:{}:{}",
+        escape(&p.host),
+        dial_port(p),
+        escape(p.database.as_deref().unwrap_or("*")),
+        escape(&p.user),
+        escape(token)
+    )
+}
+
+/// Rewrites iamdb's block in a `.pgpass` text. `updates` maps profile names to their new line
+/// (None removes the profile); profiles not named keep their lines. An empty block is
+/// removed. Everything outside the block is kept as it was.
+pub fn update_pgpass(text: &str, updates: &BTreeMap<String, Option<String>>) -> String {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let begin = lines
+        .iter()
+        .position(|l| l.trim_end_matches(['\n', '\r']) == BEGIN);
+    let end = begin.and_then(|b| {
+        lines[b..]
+            .iter()
+            .position(|l| l.trim_end_matches(['\n', '\r']) == END)
+            .map(|e| b + e)
+    });
+    let mut entries: BTreeMap<String, String> = BTreeMap::new();
+    let (before, after) = match (begin, end) {
+        (Some(b), Some(e)) => {
+            let mut current: Option<String> = None;
+            for line in &lines[b + 1..e] {
+                let line = line.trim_end_matches(['\n', '\r']);
+                if let Some(name) = line.strip_prefix(ENTRY_PREFIX) {
+                    current = Some(name.to_string());
+                } else if let Some(name) = current.take() {
+                    entries.insert(name, line.to_string());
+                }
+            }
+            (lines[..b].concat(), lines[e + 1..].concat())
+        }
+        _ => (text.to_string(), String::new()),
+    };
+    for (name, line) in updates {
+        match line {
+            Some(l) => entries.insert(name.clone(), l.clone()),
+            None => entries.remove(name),
+        };
+    }
+    let mut out = before;
+    if !entries.is_empty() {
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(BEGIN);
+        out.push('\n');
+        for (name, line) in &entries {
+            out.push_str(&format!("{ENTRY_PREFIX}{name}\n{line}\n"));
+        }
+        out.push_str(END);
+        out.push('\n');
+    }
+    out.push_str(&after);
+    out
+}
+
+/// The libpq environment for a profile: TLS verified against `ca`, and, through a tunnel,
+/// `hostaddr` so that the certificate is still checked against the RDS name.
+pub fn libpq_env(
+    p: &Profile,
+    token: &str,
+    ca: &std::path::Path,
+    hostaddr: Option<String>,
+) -> Vec<(&'static str, String)> {
+    let mut env = vec![
+        ("PGHOST", p.host.clone()),
+        ("PGPORT", dial_port(p).to_string()),
+        ("PGUSER", p.user.clone()),
+        ("PGPASSWORD", token.to_string()),
+        ("PGSSLMODE", "verify-full".to_string()),
+        ("PGSSLROOTCERT", ca.display().to_string()),
+    ];
+    if let Some(addr) = hostaddr {
+        env.push(("PGHOSTADDR", addr));
+    }
+    if let Some(db) = &p.database {
+        env.push(("PGDATABASE", db.clone()));
+    }
+    env
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_escaped() {
+        for (field, want) in [
+            ("plain", "plain"),
+            ("a:b", "a\\:b"),
+            ("a\\b", "a\\\\b"),
+            ("h:5432/?x=1&y", "h\\:5432/?x=1&y"),
+            ("\\:", "\\\\\\:"),
+        ] {
+            assert_eq!(escape(field), want, "{field}");
+        }
+    }
+
+    fn upd(pairs: &[(&str, Option<&str>)]) -> BTreeMap<String, Option<String>> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.map(String::from)))
+            .collect()
+    }
+
+    #[test]
+    fn the_block_is_added_replaced_and_removed_keeping_other_lines() {
+        let foreign = "# my own\nlocalhost:5432:*:me:secret\n*:*:*:x:y";
+        let one = update_pgpass(foreign, &upd(&[("prod", Some("h:1:*:u:t1"))]));
+        assert_eq!(
+            one,
+            format!("{foreign}\n{BEGIN}\n# iamdb profile prod\nh:1:*:u:t1\n{END}\n")
+        );
+        let two = update_pgpass(&one, &upd(&[("dev", Some("d:2:*:u:t2"))]));
+        assert!(
+            two.contains("# iamdb profile dev\nd:2:*:u:t2\n# iamdb profile prod\nh:1:*:u:t1\n"),
+            "{two}"
+        );
+        let replaced = update_pgpass(&two, &upd(&[("prod", Some("h:1:*:u:t3"))]));
+        assert!(
+            replaced.contains("h:1:*:u:t3") && !replaced.contains("t1"),
+            "{replaced}"
+        );
+        assert!(replaced.starts_with(foreign));
+        let removed = update_pgpass(&replaced, &upd(&[("prod", None), ("dev", None)]));
+        assert_eq!(removed, format!("{foreign}\n"));
+
+        // Lines after the block stay after it.
+        let middle = format!("a\n{BEGIN}\n# iamdb profile p\nx\n{END}\nz\n");
+        assert_eq!(
+            update_pgpass(&middle, &upd(&[("p", Some("y"))])),
+            format!("a\n{BEGIN}\n# iamdb profile p\ny\n{END}\nz\n")
+        );
+        assert_eq!(update_pgpass("", &upd(&[])), "");
+    }
+}

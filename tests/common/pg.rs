@@ -1,0 +1,298 @@
+//! A private PostgreSQL server that checks IAM tokens the way RDS does: its own data directory,
+//! 127.0.0.1, a free port, TLS with a test CA, and IAM users (members of `rds_iam`) logging in
+//! through a PAM service that hands the token to tests/support/verify_token.py.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use super::*;
+
+/// Endpoints the server's verifier accepts tokens for: `localhost:<port>` and this RDS-like
+/// name (reached through `connect_host`, as through a tunnel).
+pub const RDS_NAME: &str = "pg1.c9akciq32.eu-west-1.rds.amazonaws.com";
+pub const REGION: &str = "eu-west-1";
+/// A session key the verifier knows, for long (session-credential) tokens.
+pub const SESSION_AKID: &str = "ASIASESSIONEXAMPLE01";
+pub const SESSION_SECRET: &str = "sessionSecretKey/EXAMPLE+abcdefghijklmnop";
+
+pub fn session_token() -> String {
+    // Real session tokens are 700-2000 base64 characters.
+    format!(
+        "IQoJb3JpZ2luX2Vj{}",
+        "QWxwaGFCcmF2b0NoYXJsaWVEZWx0YUVjaG8+Rm94dHJvdC9Hb2xm".repeat(30)
+    )
+}
+
+pub struct Pg {
+    pub dir: PathBuf,
+    pub port: u16,
+    pub ca: PathBuf,
+    pub log: PathBuf,
+    pam_service: String,
+}
+
+fn bin(name: &str) -> String {
+    format!("/usr/lib/postgresql/15/bin/{name}")
+}
+
+#[track_caller]
+fn run(cmd: &mut Command) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Is everything the server needs installed? Under CI, a missing piece fails the test.
+pub fn available() -> bool {
+    let present = |what: &str, ok: bool| {
+        if !ok {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("{what} is missing; .ci/run installs it (CI=true: tests never skip)");
+            }
+            eprintln!("SKIPPED: {what} is missing (run .ci/run, which installs it)");
+        }
+        ok
+    };
+    present(
+        "the PostgreSQL 15 server",
+        Path::new(&bin("postgres")).exists(),
+    ) && present("psql", require("psql"))
+        && present(
+            "libpam0g-dev (PAM headers)",
+            Path::new("/usr/include/security/pam_modules.h").exists(),
+        )
+        && present("a C compiler", require("cc"))
+        && present("openssl", require("openssl"))
+        && present("the system python3", Path::new("/usr/bin/python3").exists())
+}
+
+/// A CA and a server certificate for localhost, 127.0.0.1 and the RDS-like name.
+pub fn make_certs(dir: &Path) -> PathBuf {
+    let ca = dir.join("ca.pem");
+    let sh = format!(
+        "set -e; cd '{d}'
+         openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj '/CN=iamdb test CA' 2>/dev/null
+         openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj '/CN=localhost' 2>/dev/null
+         printf 'subjectAltName=DNS:localhost,DNS:{RDS_NAME},IP:127.0.0.1\\n' > san.ext
+         openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile san.ext 2>/dev/null",
+        d = dir.display()
+    );
+    run(Command::new("sh").args(["-c", &sh]));
+    ca
+}
+
+/// The PAM service that checks tokens for `endpoints` (comma-separated host:port).
+fn pam_service(dir: &Path, name: &str, endpoints: &str, log: &Path) -> String {
+    let so = dir.join("pam_iamdb_verify.so");
+    run(Command::new("cc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(&so)
+        .arg(support("pam_iamdb_verify.c"))
+        .arg("-lpam"));
+    let keys = dir.join("keys.json");
+    let doc = serde_json::json!({
+        AKID: {"secret": SECRET, "session": null},
+        SESSION_AKID: {"secret": SESSION_SECRET, "session": session_token()},
+    });
+    std::fs::write(&keys, doc.to_string()).unwrap();
+    let verifier = dir.join("verify_token.py");
+    std::fs::copy(support("verify_token.py"), &verifier).unwrap();
+    std::fs::write(
+        format!("/etc/pam.d/{name}"),
+        format!(
+            "auth required {} /usr/bin/python3 {} {} {endpoints} {REGION} {}\naccount required pam_permit.so\n",
+            so.display(),
+            verifier.display(),
+            keys.display(),
+            log.display()
+        ),
+    )
+    .unwrap();
+    name.to_string()
+}
+
+impl Pg {
+    /// One server per test process.
+    pub fn shared() -> &'static Pg {
+        static PG: OnceLock<Pg> = OnceLock::new();
+        PG.get_or_init(Pg::start)
+    }
+
+    fn start() -> Pg {
+        use std::os::unix::fs::PermissionsExt;
+        remove_stale_pam_services();
+        let id = format!("{}-{}", std::process::id(), free_port());
+        let dir = std::env::temp_dir().join(format!("iamdb-pg-{id}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let port = free_port();
+        let ca = make_certs(&dir);
+        let log = dir.join("verifier.log");
+        std::fs::write(&log, "").unwrap();
+        std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let endpoints = format!("localhost:{port},{RDS_NAME}:{port}");
+        let pam_service = pam_service(&dir, &format!("iamdb-test-pg-{id}"), &endpoints, &log);
+
+        let data = dir.join("data");
+        std::fs::create_dir(&data).unwrap();
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let sock = dir.join("sock");
+        std::fs::create_dir(&sock).unwrap();
+        run(Command::new("chown")
+            .args(["postgres:postgres"])
+            .arg(&data)
+            .arg(&sock)
+            .arg(dir.join("server.key"))
+            .arg(dir.join("server.crt")));
+        std::fs::set_permissions(
+            dir.join("server.key"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+        run(Command::new("runuser")
+            .args(["-u", "postgres", "--", &bin("initdb"), "-D"])
+            .arg(&data)
+            .args(["-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"]));
+        let conf = format!(
+            "port = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{d}/sock'\nssl = on\n\
+             ssl_cert_file = '{d}/server.crt'\nssl_key_file = '{d}/server.key'\nfsync = off\nlog_connections = on\n",
+            d = dir.display()
+        );
+        let mut pg_conf = std::fs::read_to_string(data.join("postgresql.conf")).unwrap();
+        pg_conf.push_str(&conf);
+        std::fs::write(data.join("postgresql.conf"), pg_conf).unwrap();
+        std::fs::write(
+            data.join("pg_hba.conf"),
+            format!("local all postgres trust\nhostssl all +rds_iam 127.0.0.1/32 pam pamservice={pam_service}\nhost all all 0.0.0.0/0 reject\n"),
+        )
+        .unwrap();
+
+        let mut server = Command::new("setpriv");
+        server
+            .args([
+                "--reuid=postgres",
+                "--regid=postgres",
+                "--init-groups",
+                "--pdeathsig",
+                "KILL",
+                "--",
+            ])
+            .arg(bin("postgres"))
+            .arg("-D")
+            .arg(&data)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(dir.join("server.log")).unwrap());
+        spawn_helper(server, false);
+        let start = Instant::now();
+        loop {
+            let ready = Command::new(bin("pg_isready"))
+                .arg("-h")
+                .arg(dir.join("sock"))
+                .arg("-p")
+                .arg(port.to_string())
+                .output()
+                .unwrap();
+            if ready.status.success() {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "PostgreSQL did not start: {}",
+                std::fs::read_to_string(dir.join("server.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let pg = Pg {
+            dir,
+            port,
+            ca,
+            log,
+            pam_service,
+        };
+        pg.sql("CREATE DATABASE shop");
+        pg.sql("CREATE ROLE rds_iam; \
+                CREATE USER app; GRANT rds_iam TO app; CREATE USER \"a+b c\"; GRANT rds_iam TO \"a+b c\"; \
+                CREATE USER other; GRANT rds_iam TO other;");
+        pg
+    }
+
+    /// Runs SQL as the superuser over the server's Unix socket.
+    pub fn sql(&self, sql: &str) -> String {
+        let out = Command::new("psql")
+            .arg("-h")
+            .arg(self.dir.join("sock"))
+            .args([
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-tA",
+                "-c",
+                sql,
+            ])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// The verifier's verdicts so far, one JSON object each.
+    pub fn verdicts(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    /// A config profile for this server: the token is signed for `host:<port>`, the client
+    /// dials 127.0.0.1 and checks the certificate against `host`.
+    pub fn profile(&self, name: &str, host: &str, user: &str) -> String {
+        format!(
+            "[profiles.{name}]\nengine = \"postgres\"\nhost = \"{host}\"\nport = {port}\nuser = \"{user}\"\ndatabase = \"shop\"\n\
+             region = \"{REGION}\"\nssl_ca = \"{ca}\"\nconnect_host = \"127.0.0.1\"\n",
+            port = self.port,
+            ca = self.ca.display()
+        )
+    }
+}
+
+/// PAM services left by test processes that are gone (a shared server is never dropped).
+fn remove_stale_pam_services() {
+    let Ok(entries) = std::fs::read_dir("/etc/pam.d") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix("iamdb-test-") else {
+            continue;
+        };
+        let pid = rest.split('-').find_map(|p| p.parse::<u32>().ok());
+        if pid.is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+impl Drop for Pg {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(format!("/etc/pam.d/{}", self.pam_service));
+    }
+}
