@@ -56,6 +56,23 @@ pub enum Command {
     /// Keep fresh tokens for PostgreSQL profiles in ~/.pgpass (or $PGPASSFILE).
     #[command(subcommand)]
     Pgpass(PgpassCommand),
+    /// Keep a [PROFILE] section per PostgreSQL profile in ~/.pg_service.conf (or
+    /// $PGSERVICEFILE), for `psql service=PROFILE` after `iamdb pgpass sync`.
+    #[command(subcommand)]
+    Pgservice(PgserviceCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PgserviceCommand {
+    /// Write or refresh the sections of the PostgreSQL profiles (all, or those named); iamdb
+    /// only touches sections it wrote.
+    Sync {
+        #[arg(value_name = "PROFILE")]
+        profiles: Vec<String>,
+        /// Take iamdb's sections out again (all of them, or those of the profiles named).
+        #[arg(long)]
+        remove: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -97,6 +97,107 @@ pub fn update_pgpass(text: &str, updates: &BTreeMap<String, Option<String>>) -> 
     out
 }
 
+/// The marker line above each `pg_service.conf` section iamdb owns.
+const SERVICE_MARKER: &str = "# iamdb profile ";
+const SERVICE_MARKER_TAIL: &str = " (written by `iamdb pgservice sync`; edits are lost)";
+
+/// The `pg_service.conf` section for a profile: everything libpq needs but the password,
+/// which it reads from `passfile`.
+pub fn service_section(
+    p: &Profile,
+    name: &str,
+    ca: &std::path::Path,
+    hostaddr: Option<&str>,
+    passfile: &std::path::Path,
+) -> String {
+    let mut s = format!(
+        "{SERVICE_MARKER}{name}{SERVICE_MARKER_TAIL}\n[{name}]\nhost={}\n",
+        p.host
+    );
+    if let Some(addr) = hostaddr {
+        s.push_str(&format!("hostaddr={addr}\n"));
+    }
+    s.push_str(&format!("port={}\n", dial_port(p)));
+    if let Some(db) = &p.database {
+        s.push_str(&format!("dbname={db}\n"));
+    }
+    s.push_str(&format!(
+        "user={}\nsslmode=verify-full\nsslrootcert={}\npassfile={}\n",
+        p.user,
+        ca.display(),
+        passfile.display()
+    ));
+    s
+}
+
+/// Rewrites the sections iamdb owns in a `pg_service.conf` text: `updates` maps profile names
+/// to their new section (None removes it). A section is iamdb's when its marker line is right
+/// above its header; it runs to the last `key=value` line after the header. A same-named
+/// section iamdb did not write is an error naming its line. Every other byte stays.
+pub fn update_service_file(
+    text: &str,
+    updates: &BTreeMap<String, Option<String>>,
+) -> Result<String, String> {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let bare = |l: &str| l.trim_end_matches(['\n', '\r']).to_string();
+    let mut out = String::new();
+    let mut written = std::collections::BTreeSet::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let line = bare(lines[i]);
+        let owned = line
+            .strip_prefix(SERVICE_MARKER)
+            .and_then(|r| r.strip_suffix(SERVICE_MARKER_TAIL))
+            .filter(|name| {
+                lines
+                    .get(i + 1)
+                    .is_some_and(|h| bare(h) == format!("[{name}]"))
+            })
+            .map(String::from);
+        if let Some(name) = owned {
+            let mut end = i + 2;
+            while end < lines.len() && {
+                let l = bare(lines[end]);
+                !l.starts_with('[') && !l.starts_with('#') && l.contains('=')
+            } {
+                end += 1;
+            }
+            match updates.get(&name) {
+                Some(Some(section)) => out.push_str(section),
+                Some(None) => {}
+                None => out.push_str(&lines[i..end].concat()),
+            }
+            written.insert(name);
+            i = end;
+            continue;
+        }
+        if let Some(name) = line
+            .trim()
+            .strip_prefix('[')
+            .and_then(|r| r.strip_suffix(']'))
+            && updates.contains_key(name)
+        {
+            return Err(format!(
+                "line {}: a [{name}] section that iamdb did not write is already there; rename or remove it",
+                i + 1
+            ));
+        }
+        out.push_str(lines[i]);
+        i += 1;
+    }
+    for (name, section) in updates {
+        if let Some(section) = section
+            && !written.contains(name)
+        {
+            if !out.is_empty() && !out.ends_with("\n\n") {
+                out.push_str(if out.ends_with('\n') { "\n" } else { "\n\n" });
+            }
+            out.push_str(section);
+        }
+    }
+    Ok(out)
+}
+
 /// The libpq environment for a profile: TLS verified against `ca`, and, through a tunnel,
 /// `hostaddr` so that the certificate is still checked against the RDS name.
 pub fn libpq_env(
@@ -175,5 +276,30 @@ mod tests {
             format!("a\n{BEGIN}\n# iamdb profile p\ny\n{END}\nz\n")
         );
         assert_eq!(update_pgpass("", &upd(&[])), "");
+    }
+
+    #[test]
+    fn service_sections_are_owned_by_their_marker() {
+        let mine = |n: &str, host: &str| {
+            format!("{SERVICE_MARKER}{n}{SERVICE_MARKER_TAIL}\n[{n}]\nhost={host}\nport=5432\n")
+        };
+        let user = "# my services\n[legacy]\nhost=old\n";
+        let one = update_service_file(user, &upd(&[("prod", Some(&mine("prod", "a")))])).unwrap();
+        assert_eq!(one, format!("{user}\n{}", mine("prod", "a")));
+        let with_tail = format!("{one}\n# trailing user comment\n[other]\nhost=x\n");
+        let two =
+            update_service_file(&with_tail, &upd(&[("prod", Some(&mine("prod", "b")))])).unwrap();
+        assert_eq!(two, with_tail.replace("host=a", "host=b"));
+        let gone = update_service_file(&two, &upd(&[("prod", None)])).unwrap();
+        assert_eq!(
+            gone,
+            format!("{user}\n\n# trailing user comment\n[other]\nhost=x\n")
+        );
+        let err =
+            update_service_file(user, &upd(&[("legacy", Some(&mine("legacy", "n")))])).unwrap_err();
+        assert!(
+            err.starts_with("line 2: a [legacy] section that iamdb did not write"),
+            "{err}"
+        );
     }
 }

@@ -20,6 +20,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Psql(args) => exec::psql(config, args),
         Command::Exec(args) => exec::run(config, args),
         Command::Pgpass(cmd) => pgpass::run(config, cmd),
+        Command::Pgservice(cmd) => pgpass::run_service(config, cmd),
     }
 }
 

@@ -1,10 +1,12 @@
-//! `iamdb pgpass sync`: fresh tokens in the user's `.pgpass`, inside iamdb's own block.
+//! `iamdb pgpass sync` and `iamdb pgservice sync`: libpq's own files, kept fresh, with iamdb
+//! touching only what it wrote.
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::cli::PgpassCommand;
+use crate::ca;
+use crate::cli::{PgpassCommand, PgserviceCommand};
 use crate::clients::postgres;
 use crate::config::{Config, Engine, Settings};
 use crate::error::{Error, Result};
@@ -12,51 +14,113 @@ use crate::fsutil;
 use crate::provider::{self, CacheMode};
 
 pub fn run(config_path: Option<&Path>, cmd: PgpassCommand) -> Result<()> {
-    match cmd {
-        PgpassCommand::Sync { profiles, remove } => sync(config_path, &profiles, remove),
-    }
-}
-
-/// `PGPASSFILE`, else `~/.pgpass`, as libpq looks for it.
-pub fn pgpass_path() -> Result<PathBuf> {
-    if let Some(p) = std::env::var_os("PGPASSFILE").filter(|p| !p.is_empty()) {
-        return Ok(PathBuf::from(p));
-    }
-    dirs::home_dir()
-        .map(|h| h.join(".pgpass"))
-        .ok_or_else(|| Error::config("cannot find the home directory (HOME is not set)"))
-}
-
-fn sync(config_path: Option<&Path>, names: &[String], remove: bool) -> Result<()> {
+    let PgpassCommand::Sync { profiles, remove } = cmd;
     let config = Config::load(config_path)?;
-    let names: Vec<String> = if names.is_empty() {
-        config
+    let names = selected(&config, &profiles)?;
+    let mut updates = BTreeMap::new();
+    for name in &names {
+        let line = if remove {
+            None
+        } else {
+            let profile = config.resolve(Some(name), Settings::default())?;
+            let issued = provider::token_for(&profile, CacheMode::Use)?;
+            Some(postgres::pgpass_line(&profile, &issued.token))
+        };
+        updates.insert(name.clone(), line);
+    }
+    let path = pgpass_path()?;
+    edit_file(&path, Some(0o600), |text| {
+        Ok(postgres::update_pgpass(text, &updates))
+    })?;
+    report(remove, &names, &path)
+}
+
+pub fn run_service(config_path: Option<&Path>, cmd: PgserviceCommand) -> Result<()> {
+    let PgserviceCommand::Sync { profiles, remove } = cmd;
+    let config = Config::load(config_path)?;
+    let names = selected(&config, &profiles)?;
+    let passfile =
+        std::path::absolute(pgpass_path()?).map_err(|e| Error::internal(e.to_string()))?;
+    let mut updates = BTreeMap::new();
+    for name in &names {
+        let section = if remove {
+            None
+        } else {
+            let profile = config.resolve(Some(name), Settings::default())?;
+            let ca = ca::for_profile(profile.ssl_ca.as_deref())?;
+            let addr = super::exec::hostaddr(&profile)?;
+            Some(postgres::service_section(
+                &profile,
+                name,
+                &ca,
+                addr.as_deref(),
+                &passfile,
+            ))
+        };
+        updates.insert(name.clone(), section);
+    }
+    let path = service_path()?;
+    edit_file(&path, None, |text| {
+        postgres::update_service_file(text, &updates)
+            .map_err(|m| Error::config(format!("{}: {m}", path.display())))
+    })?;
+    report(remove, &names, &path)
+}
+
+fn report(remove: bool, names: &[String], path: &Path) -> Result<()> {
+    let verb = if remove { "removed" } else { "wrote" };
+    let s = if names.len() == 1 { "" } else { "s" };
+    super::print(&format!(
+        "{verb} {} profile{s} in {}\n",
+        names.len(),
+        path.display()
+    ))
+}
+
+/// The profiles named (each checked to exist), or every PostgreSQL profile.
+fn selected(config: &Config, names: &[String]) -> Result<Vec<String>> {
+    if names.is_empty() {
+        return Ok(config
             .profiles
             .iter()
             .filter(|(_, s)| s.engine.or(config.defaults.engine) == Some(Engine::Postgres))
             .map(|(n, _)| n.clone())
-            .collect()
-    } else {
-        for n in names {
-            config.profile(n)?;
-        }
-        names.to_vec()
-    };
-    let mut updates = BTreeMap::new();
-    for name in &names {
-        if remove {
-            updates.insert(name.clone(), None);
-            continue;
-        }
-        let profile = config.resolve(Some(name), Settings::default())?;
-        let issued = provider::token_for(&profile, CacheMode::Use)?;
-        updates.insert(
-            name.clone(),
-            Some(postgres::pgpass_line(&profile, &issued.token)),
-        );
+            .collect());
     }
-    let path = pgpass_path()?;
-    let target = fsutil::write_target(&path)
+    for n in names {
+        config.profile(n)?;
+    }
+    Ok(names.to_vec())
+}
+
+/// `PGPASSFILE`, else `~/.pgpass`, as libpq looks for it.
+pub fn pgpass_path() -> Result<PathBuf> {
+    env_or_home("PGPASSFILE", ".pgpass")
+}
+
+/// `PGSERVICEFILE`, else `~/.pg_service.conf`, as libpq looks for it.
+pub fn service_path() -> Result<PathBuf> {
+    env_or_home("PGSERVICEFILE", ".pg_service.conf")
+}
+
+fn env_or_home(var: &str, name: &str) -> Result<PathBuf> {
+    if let Some(p) = std::env::var_os(var).filter(|p| !p.is_empty()) {
+        return Ok(PathBuf::from(p));
+    }
+    dirs::home_dir()
+        .map(|h| h.join(name))
+        .ok_or_else(|| Error::config("cannot find the home directory (HOME is not set)"))
+}
+
+/// Reads, edits and atomically replaces a user's file under a lock, following a symlink to
+/// its target. With `private`, the file always ends up with that mode, and a looser one is
+/// reported; otherwise it keeps its mode (0644 when new).
+fn edit_file(
+    path: &Path,
+    private: Option<u32>,
+    edit: impl FnOnce(&str) -> Result<String>,
+) -> Result<()> {
+    let target = fsutil::write_target(path)
         .map_err(|e| Error::config(format!("{}: {e}", path.display())))?;
     if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
@@ -79,23 +143,21 @@ fn sync(config_path: Option<&Path>, names: &[String], remove: bool) -> Result<()
             )));
         }
     };
-    if let Ok(meta) = std::fs::metadata(&target)
-        && meta.permissions().mode() & 0o077 != 0
-    {
-        eprintln!(
-            "iamdb: warning: {} was readable by others (mode {:o}); it is 0600 now (libpq ignores a looser file)",
-            target.display(),
-            meta.permissions().mode() & 0o777
-        );
-    }
-    let new_text = postgres::update_pgpass(&text, &updates);
-    fsutil::write_atomic_with_mode(&target, new_text.as_bytes(), 0o600)
-        .map_err(|e| Error::config(format!("cannot write {}: {e}", target.display())))?;
-    let verb = if remove { "removed" } else { "wrote" };
-    super::print(&format!(
-        "{verb} {} profile{} in {}\n",
-        names.len(),
-        if names.len() == 1 { "" } else { "s" },
-        path.display()
-    ))
+    let new_text = edit(&text)?;
+    let written = match private {
+        Some(mode) => {
+            if let Ok(meta) = std::fs::metadata(&target)
+                && meta.permissions().mode() & 0o777 & !mode != 0
+            {
+                eprintln!(
+                    "iamdb: warning: {} was readable by others (mode {:o}); it is {mode:04o} now (libpq ignores a looser file)",
+                    target.display(),
+                    meta.permissions().mode() & 0o777
+                );
+            }
+            fsutil::write_atomic_with_mode(&target, new_text.as_bytes(), mode)
+        }
+        None => fsutil::write_atomic(&target, new_text.as_bytes(), 0o644),
+    };
+    written.map_err(|e| Error::config(format!("cannot write {}: {e}", target.display())))
 }
