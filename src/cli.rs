@@ -47,8 +47,24 @@ pub enum Command {
         after_help = "Examples:\n  iamdb psql prod\n  iamdb psql prod -- -c 'SELECT current_user'"
     )]
     Psql(ClientArgs),
-    /// Run any program with a PostgreSQL profile's connection in its environment
-    /// (PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD, PGSSLMODE, PGSSLROOTCERT).
+    /// Run mysql logged in to a MySQL/MariaDB profile: TLS verified, the token never on a
+    /// command line or on disk.
+    #[command(
+        after_help = "Examples:\n  iamdb mysql reports\n  iamdb mysql reports -- -e 'SELECT CURRENT_USER()'"
+    )]
+    Mysql(ClientArgs),
+    /// Like `iamdb mysql`, with the `mariadb` client.
+    Mariadb(ClientArgs),
+    /// Print a [client] option group for a MySQL/MariaDB profile, or keep [client_PROFILE]
+    /// groups in an option file that ~/.my.cnf includes (`sync`).
+    #[command(
+        args_conflicts_with_subcommands = true,
+        after_help = "Examples:\n  mysql --defaults-extra-file=<(iamdb mycnf reports)\n  iamdb mycnf sync && mysql --defaults-group-suffix=_reports"
+    )]
+    Mycnf(MycnfArgs),
+    /// Run any program with a profile's connection in its environment: for PostgreSQL, PGHOST,
+    /// PGPORT, PGUSER, PGDATABASE, PGPASSWORD, PGSSLMODE, PGSSLROOTCERT; for MySQL/MariaDB,
+    /// MYSQL_HOST, MYSQL_TCP_PORT and IAMDB_MYSQL_DEFAULTS_FILE (a private option file).
     #[command(
         after_help = "Examples:\n  iamdb exec prod -- pg_dump -Fc -f prod.dump\n  iamdb exec prod -- python3 app.py"
     )]
@@ -83,6 +99,31 @@ pub struct ClientArgs {
     /// Arguments for the client, after `--`.
     #[arg(last = true, value_name = "ARGS")]
     pub args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MycnfArgs {
+    /// Profile whose [client] group to print.
+    #[arg(value_name = "PROFILE")]
+    pub profile: Option<String>,
+    /// The client the group is for [default: from `mysql --version`].
+    #[arg(long, value_enum, value_name = "FLAVOUR", global = true)]
+    pub flavour: Option<crate::clients::mysql::Flavour>,
+    #[command(subcommand)]
+    pub command: Option<MycnfCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MycnfCommand {
+    /// Write or refresh [client_PROFILE] groups (all MySQL/MariaDB profiles, or those named)
+    /// in iamdb's 0600 option file, and include it from ~/.my.cnf once.
+    Sync {
+        #[arg(value_name = "PROFILE")]
+        profiles: Vec<String>,
+        /// Take the groups out again (and the include line, once none is left).
+        #[arg(long)]
+        remove: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -10,8 +10,8 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests drive for real: libfaketime (frozen clocks for the conformance
 # tests), keyctl (the kernel keyring), gnome-keyring in a private D-Bus session (the Secret
-# Service), unshare (a user keyring of a test's own), PostgreSQL 15 and the PAM headers (a
-# private server that checks IAM tokens the way RDS does, through a PAM module the tests build).
+# Service), unshare (a user keyring of a test's own), PostgreSQL 15, MariaDB and the PAM headers
+# (private servers that check IAM tokens the way RDS does, through a PAM module the tests build).
 need=()
 command -v faketime >/dev/null || need+=(faketime)
 command -v keyctl >/dev/null || need+=(keyutils)
@@ -20,6 +20,8 @@ command -v gnome-keyring-daemon >/dev/null || need+=(gnome-keyring)
 command -v unshare >/dev/null || need+=(util-linux)
 [ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql-15)
 command -v psql >/dev/null || need+=(postgresql-client-15)
+[ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
+command -v mariadb >/dev/null || need+=(mariadb-client)
 [ -f /usr/include/security/pam_modules.h ] || need+=(libpam0g-dev)
 command -v openssl >/dev/null || need+=(openssl)
 command -v cc >/dev/null || need+=(gcc)

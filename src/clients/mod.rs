@@ -1,4 +1,5 @@
 //! What each database client reads: file formats, escaping and environments. Pure functions
 //! where possible; the commands in `cmd/` do the I/O.
 
+pub mod mysql;
 pub mod postgres;

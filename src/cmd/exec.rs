@@ -15,22 +15,38 @@ use crate::config::{Config, Engine, Profile, Settings};
 use crate::error::{Error, Result};
 use crate::provider::{self, CacheMode};
 
-/// The profile, checked to be a PostgreSQL one (an unset engine with port 5432 counts).
-pub(crate) fn postgres_profile(
+/// Which kind of database a profile is: its engine, else what its port says.
+pub(crate) fn is_postgres(p: &Profile) -> Option<bool> {
+    match p.engine {
+        Some(Engine::Postgres) => Some(true),
+        Some(Engine::Mysql | Engine::Mariadb) => Some(false),
+        None if p.port == 5432 => Some(true),
+        None if p.port == 3306 => Some(false),
+        None => None,
+    }
+}
+
+/// The profile, checked to be of the kind a command needs.
+pub(crate) fn profile_of_kind(
     config_path: Option<&Path>,
     name: &str,
+    postgres: bool,
     what: &str,
 ) -> Result<Profile> {
     let config = Config::load(config_path)?;
     let profile = config.resolve(Some(name), Settings::default())?;
-    match profile.engine {
-        Some(Engine::Postgres) => Ok(profile),
-        None if profile.port == 5432 => Ok(profile),
-        Some(other) => Err(Error::usage(format!(
-            "profile '{name}' is a {other} profile; {what} needs a PostgreSQL one"
+    let kind = if postgres {
+        "a PostgreSQL"
+    } else {
+        "a MySQL or MariaDB"
+    };
+    match (is_postgres(&profile), profile.engine) {
+        (Some(k), _) if k == postgres => Ok(profile),
+        (Some(_), Some(other)) => Err(Error::usage(format!(
+            "profile '{name}' is a {other} profile; {what} needs {kind} one"
         ))),
-        None => Err(Error::usage(format!(
-            "profile '{name}' sets no engine; {what} needs engine = \"postgres\""
+        _ => Err(Error::usage(format!(
+            "profile '{name}' sets no engine; {what} needs {kind} profile (set `engine`)"
         ))),
     }
 }
@@ -62,7 +78,7 @@ pub(crate) fn libpq_env(p: &Profile) -> Result<Vec<(&'static str, String)>> {
     Ok(postgres::libpq_env(p, &issued.token, &ca, addr))
 }
 
-fn exec(mut cmd: Command, program: &str) -> Result<()> {
+pub(crate) fn exec(mut cmd: Command, program: &str) -> Result<()> {
     // exec only returns on failure.
     let err = cmd.exec();
     let hint = if err.kind() == std::io::ErrorKind::NotFound {
@@ -74,7 +90,7 @@ fn exec(mut cmd: Command, program: &str) -> Result<()> {
 }
 
 pub fn psql(config_path: Option<&Path>, args: ClientArgs) -> Result<()> {
-    let profile = postgres_profile(config_path, &args.profile, "iamdb psql")?;
+    let profile = profile_of_kind(config_path, &args.profile, true, "iamdb psql")?;
     let env = libpq_env(&profile)?;
     let mut cmd = Command::new("psql");
     cmd.args(&args.args).envs(env);
@@ -82,13 +98,40 @@ pub fn psql(config_path: Option<&Path>, args: ClientArgs) -> Result<()> {
 }
 
 pub fn run(config_path: Option<&Path>, args: ExecArgs) -> Result<()> {
-    let profile = postgres_profile(config_path, &args.profile, "iamdb exec")?;
-    let env = libpq_env(&profile)?;
+    let config = Config::load(config_path)?;
+    let profile = config.resolve(Some(&args.profile), Settings::default())?;
     let (program, rest) = args
         .command
         .split_first()
         .ok_or_else(|| Error::usage("iamdb exec needs a command after --"))?;
     let mut cmd = Command::new(program);
-    cmd.args(rest.iter().map(OsString::from)).envs(env);
+    cmd.args(rest.iter().map(OsString::from));
+    // Kept open (and so readable through /dev/fd) until the program replaces iamdb.
+    let _option_file;
+    match is_postgres(&profile) {
+        Some(true) => {
+            cmd.envs(libpq_env(&profile)?);
+        }
+        Some(false) => {
+            let (file, path) = super::mysql::private_option_file(&profile, None)?;
+            _option_file = file;
+            let host = profile
+                .connect_host
+                .clone()
+                .unwrap_or_else(|| profile.host.clone());
+            cmd.env("MYSQL_HOST", host)
+                .env(
+                    "MYSQL_TCP_PORT",
+                    profile.connect_port.unwrap_or(profile.port).to_string(),
+                )
+                .env("IAMDB_MYSQL_DEFAULTS_FILE", path);
+        }
+        None => {
+            return Err(Error::usage(format!(
+                "profile '{}' sets no engine; iamdb exec needs one (set `engine`)",
+                args.profile
+            )));
+        }
+    }
     exec(cmd, program)
 }

@@ -2,6 +2,7 @@
 
 mod cache;
 mod exec;
+mod mysql;
 mod pgpass;
 mod profile;
 mod token;
@@ -19,6 +20,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Cache(cmd) => cache::run(cmd),
         Command::Psql(args) => exec::psql(config, args),
         Command::Exec(args) => exec::run(config, args),
+        Command::Mysql(args) => mysql::client(config, args, "mysql"),
+        Command::Mariadb(args) => mysql::client(config, args, "mariadb"),
+        Command::Mycnf(args) => mysql::mycnf(config, args),
         Command::Pgpass(cmd) => pgpass::run(config, cmd),
         Command::Pgservice(cmd) => pgpass::run_service(config, cmd),
     }

@@ -16,7 +16,7 @@ use crate::provider::{self, CacheMode};
 pub fn run(config_path: Option<&Path>, cmd: PgpassCommand) -> Result<()> {
     let PgpassCommand::Sync { profiles, remove } = cmd;
     let config = Config::load(config_path)?;
-    let names = selected(&config, &profiles)?;
+    let names = selected(&config, &profiles, &[Engine::Postgres])?;
     let mut updates = BTreeMap::new();
     for name in &names {
         let line = if remove {
@@ -38,7 +38,7 @@ pub fn run(config_path: Option<&Path>, cmd: PgpassCommand) -> Result<()> {
 pub fn run_service(config_path: Option<&Path>, cmd: PgserviceCommand) -> Result<()> {
     let PgserviceCommand::Sync { profiles, remove } = cmd;
     let config = Config::load(config_path)?;
-    let names = selected(&config, &profiles)?;
+    let names = selected(&config, &profiles, &[Engine::Postgres])?;
     let passfile =
         std::path::absolute(pgpass_path()?).map_err(|e| Error::internal(e.to_string()))?;
     let mut updates = BTreeMap::new();
@@ -67,7 +67,7 @@ pub fn run_service(config_path: Option<&Path>, cmd: PgserviceCommand) -> Result<
     report(remove, &names, &path)
 }
 
-fn report(remove: bool, names: &[String], path: &Path) -> Result<()> {
+pub(crate) fn report(remove: bool, names: &[String], path: &Path) -> Result<()> {
     let verb = if remove { "removed" } else { "wrote" };
     let s = if names.len() == 1 { "" } else { "s" };
     super::print(&format!(
@@ -77,13 +77,21 @@ fn report(remove: bool, names: &[String], path: &Path) -> Result<()> {
     ))
 }
 
-/// The profiles named (each checked to exist), or every PostgreSQL profile.
-fn selected(config: &Config, names: &[String]) -> Result<Vec<String>> {
+/// The profiles named (each checked to exist), or every profile of one of `engines`.
+pub(crate) fn selected(
+    config: &Config,
+    names: &[String],
+    engines: &[Engine],
+) -> Result<Vec<String>> {
     if names.is_empty() {
         return Ok(config
             .profiles
             .iter()
-            .filter(|(_, s)| s.engine.or(config.defaults.engine) == Some(Engine::Postgres))
+            .filter(|(_, s)| {
+                s.engine
+                    .or(config.defaults.engine)
+                    .is_some_and(|e| engines.contains(&e))
+            })
             .map(|(n, _)| n.clone())
             .collect());
     }
@@ -115,7 +123,7 @@ fn env_or_home(var: &str, name: &str) -> Result<PathBuf> {
 /// Reads, edits and atomically replaces a user's file under a lock, following a symlink to
 /// its target. With `private`, the file always ends up with that mode, and a looser one is
 /// reported; otherwise it keeps its mode (0644 when new).
-fn edit_file(
+pub(crate) fn edit_file(
     path: &Path,
     private: Option<u32>,
     edit: impl FnOnce(&str) -> Result<String>,

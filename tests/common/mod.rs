@@ -7,6 +7,7 @@
 
 #![allow(dead_code)]
 
+pub mod my;
 pub mod pg;
 
 use std::collections::BTreeMap;

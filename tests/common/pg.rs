@@ -38,7 +38,7 @@ fn bin(name: &str) -> String {
 }
 
 #[track_caller]
-fn run(cmd: &mut Command) {
+pub(crate) fn run(cmd: &mut Command) {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     assert!(
         out.status.success(),
@@ -88,7 +88,7 @@ pub fn make_certs(dir: &Path) -> PathBuf {
 }
 
 /// The PAM service that checks tokens for `endpoints` (comma-separated host:port).
-fn pam_service(dir: &Path, name: &str, endpoints: &str, log: &Path) -> String {
+pub(crate) fn pam_service(dir: &Path, name: &str, endpoints: &str, log: &Path) -> String {
     let so = dir.join("pam_iamdb_verify.so");
     run(Command::new("cc")
         .args(["-shared", "-fPIC", "-o"])
@@ -275,7 +275,7 @@ impl Pg {
 }
 
 /// PAM services left by test processes that are gone (a shared server is never dropped).
-fn remove_stale_pam_services() {
+pub(crate) fn remove_stale_pam_services() {
     let Ok(entries) = std::fs::read_dir("/etc/pam.d") else {
         return;
     };

@@ -1,0 +1,188 @@
+//! `iamdb mysql`, `iamdb mariadb` and `iamdb mycnf`: the token in an option file the client
+//! reads, never on its command line.
+//!
+//! The private option file exists only as an open file descriptor: it is created 0600 in a
+//! private directory, unlinked at once, and handed over as `/dev/fd/N`, so it lives exactly as
+//! long as the client and leaves nothing on disk.
+
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::ca;
+use crate::cli::{ClientArgs, MycnfArgs, MycnfCommand};
+use crate::clients::mysql::{self, Flavour};
+use crate::config::{Config, Engine, Profile, Settings};
+use crate::error::{Error, Result};
+use crate::fsutil;
+use crate::provider::{self, CacheMode};
+
+/// The client's flavour, from `<client> --version`; MariaDB's when no client answers (the
+/// `mysql` of Debian and Ubuntu).
+pub(crate) fn detect(client: &str) -> Flavour {
+    Command::new(client)
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| mysql::flavour_from_version(&String::from_utf8_lossy(&o.stdout)))
+        .unwrap_or(Flavour::Mariadb)
+}
+
+/// The `[client]` group for a profile, with a fresh (or cached) token.
+fn group(name: &str, p: &Profile, flavour: Flavour) -> Result<String> {
+    let ca = ca::for_profile(p.ssl_ca.as_deref())?;
+    let issued = provider::token_for(p, CacheMode::Use)?;
+    if let Some(note) = mysql::verification(p, flavour) {
+        eprintln!("iamdb: note: {note}");
+    }
+    Ok(mysql::option_group(name, p, &issued.token, &ca, flavour))
+}
+
+/// An unlinked 0600 option file holding the profile's `[client]` group, open without
+/// close-on-exec, and the `/dev/fd/N` path that reaches it.
+pub(crate) fn private_option_file(p: &Profile, flavour: Option<Flavour>) -> Result<(File, String)> {
+    let flavour = flavour.unwrap_or_else(|| detect("mysql"));
+    let text = group("client", p, flavour)?;
+    let dir = fsutil::runtime_dir().join("mysql");
+    fsutil::private_dir(&dir)
+        .map_err(|e| Error::internal(format!("cannot create {}: {e}", dir.display())))?;
+    let path = dir.join(format!("client-{}.cnf", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| Error::internal(format!("cannot create {}: {e}", path.display())))?;
+    let written = file.write_all(text.as_bytes());
+    let _ = std::fs::remove_file(&path);
+    written.map_err(|e| Error::internal(format!("cannot write the option file: {e}")))?;
+    let fd = file.as_raw_fd();
+    // SAFETY: fcntl on a descriptor this function owns; only the close-on-exec flag changes.
+    if unsafe { libc::fcntl(fd, libc::F_SETFD, 0) } != 0 {
+        return Err(Error::internal(format!(
+            "cannot pass the option file on: {}",
+            std::io::Error::last_os_error()
+        )));
+    }
+    Ok((file, format!("/dev/fd/{fd}")))
+}
+
+pub fn client(config_path: Option<&Path>, args: ClientArgs, program: &str) -> Result<()> {
+    let profile = super::exec::profile_of_kind(
+        config_path,
+        &args.profile,
+        false,
+        &format!("iamdb {program}"),
+    )?;
+    let (_file, path) = private_option_file(&profile, Some(detect(program)))?;
+    let mut cmd = Command::new(program);
+    // --defaults-extra-file must come before every other option.
+    cmd.arg(format!("--defaults-extra-file={path}"))
+        .args(&args.args);
+    super::exec::exec(cmd, program)
+}
+
+pub fn mycnf(config_path: Option<&Path>, args: MycnfArgs) -> Result<()> {
+    match (args.command, args.profile) {
+        (Some(MycnfCommand::Sync { profiles, remove }), _) => {
+            sync(config_path, &profiles, remove, args.flavour)
+        }
+        (None, Some(name)) => {
+            let profile = super::exec::profile_of_kind(config_path, &name, false, "iamdb mycnf")?;
+            let flavour = args.flavour.unwrap_or_else(|| detect("mysql"));
+            super::print(&group("client", &profile, flavour)?)
+        }
+        (None, None) => Err(Error::usage("iamdb mycnf needs a PROFILE, or `sync`")),
+    }
+}
+
+/// iamdb's own option file: `<config dir>/iamdb/my.cnf`, 0600, all groups its own.
+fn tokens_file() -> Result<PathBuf> {
+    dirs::config_dir()
+        .map(|d| d.join("iamdb").join("my.cnf"))
+        .ok_or_else(|| Error::config("cannot find the config directory (HOME is not set)"))
+}
+
+fn user_mycnf() -> Result<PathBuf> {
+    dirs::home_dir()
+        .map(|h| h.join(".my.cnf"))
+        .ok_or_else(|| Error::config("cannot find the home directory (HOME is not set)"))
+}
+
+/// Splits an option file into its groups: header name and full text.
+fn groups(text: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in text.split_inclusive('\n') {
+        if let Some(name) = line
+            .trim()
+            .strip_prefix('[')
+            .and_then(|l| l.strip_suffix(']'))
+        {
+            out.push((name.to_string(), String::new()));
+        }
+        if let Some(last) = out.last_mut() {
+            last.1.push_str(line);
+        }
+    }
+    out
+}
+
+fn sync(
+    config_path: Option<&Path>,
+    names: &[String],
+    remove: bool,
+    flavour: Option<Flavour>,
+) -> Result<()> {
+    let config = Config::load(config_path)?;
+    let names = super::pgpass::selected(&config, names, &[Engine::Mysql, Engine::Mariadb])?;
+    let flavour = flavour.unwrap_or_else(|| detect("mysql"));
+    let mut fresh = Vec::new();
+    if !remove {
+        for name in &names {
+            let profile = config.resolve(Some(name), Settings::default())?;
+            fresh.push((
+                format!("client_{name}"),
+                group(&format!("client_{name}"), &profile, flavour)?,
+            ));
+        }
+    }
+    let file = tokens_file()?;
+    let mut left = 0;
+    super::pgpass::edit_file(&file, Some(0o600), |text| {
+        let mut kept: Vec<(String, String)> = groups(text)
+            .into_iter()
+            .filter(|(g, _)| !names.iter().any(|n| g == &format!("client_{n}")))
+            .collect();
+        kept.extend(fresh);
+        kept.sort();
+        left = kept.len();
+        Ok(kept.into_iter().map(|(_, t)| t).collect())
+    })?;
+    // One `!include` line in ~/.my.cnf, added once and removed when nothing is left to include.
+    let include = format!("!include {}", file.display());
+    super::pgpass::edit_file(&user_mycnf()?, Some(0o600), |text| {
+        let has = text.lines().any(|l| l.trim_end() == include);
+        Ok(match (has, left > 0) {
+            (false, true) => {
+                let sep = if text.is_empty() || text.ends_with('\n') {
+                    ""
+                } else {
+                    "\n"
+                };
+                format!("{text}{sep}{include}\n")
+            }
+            (true, false) => text
+                .split_inclusive('\n')
+                .filter(|l| l.trim_end() != include)
+                .collect(),
+            _ => text.to_string(),
+        })
+    })?;
+    super::pgpass::report(remove, &names, &file)
+}

@@ -1,0 +1,193 @@
+//! A private MariaDB server that checks IAM tokens the way RDS does: its own data directory,
+//! 127.0.0.1, a free port, TLS with a test CA, and users `IDENTIFIED VIA pam` through the same
+//! verifier as the PostgreSQL server (tests/common/pg.rs). MariaDB's auth_pam runs PAM in a
+//! setuid helper that only works when the server runs as `mysql`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use super::pg::{RDS_NAME, REGION, make_certs, pam_service, remove_stale_pam_services, run};
+use super::*;
+
+pub struct My {
+    pub dir: PathBuf,
+    pub port: u16,
+    pub ca: PathBuf,
+    pub log: PathBuf,
+    pam_service: String,
+}
+
+pub fn available() -> bool {
+    let present = |what: &str, ok: bool| {
+        if !ok {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("{what} is missing; .ci/run installs it (CI=true: tests never skip)");
+            }
+            eprintln!("SKIPPED: {what} is missing (run .ci/run, which installs it)");
+        }
+        ok
+    };
+    present(
+        "the MariaDB server",
+        Path::new("/usr/sbin/mariadbd").exists(),
+    ) && present("the mysql client", require("mysql"))
+        && present(
+            "MariaDB's auth_pam plugin",
+            Path::new("/usr/lib/mysql/plugin/auth_pam.so").exists(),
+        )
+        && super::pg::available()
+}
+
+impl My {
+    pub fn shared() -> &'static My {
+        static MY: OnceLock<My> = OnceLock::new();
+        MY.get_or_init(My::start)
+    }
+
+    fn start() -> My {
+        use std::os::unix::fs::PermissionsExt;
+        remove_stale_pam_services();
+        let id = format!("{}-{}", std::process::id(), free_port());
+        let dir = std::env::temp_dir().join(format!("iamdb-my-{id}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let port = free_port();
+        let ca = make_certs(&dir);
+        let log = dir.join("verifier.log");
+        std::fs::write(&log, "").unwrap();
+        std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let endpoints = format!("localhost:{port},127.0.0.1:{port},{RDS_NAME}:{port}");
+        let pam_service = pam_service(&dir, &format!("iamdb-test-my-{id}"), &endpoints, &log);
+
+        let data = dir.join("data");
+        let sock = dir.join("sock");
+        for d in [&data, &sock] {
+            std::fs::create_dir(d).unwrap();
+        }
+        run(Command::new("chown")
+            .args(["-R", "mysql:mysql"])
+            .arg(&data)
+            .arg(&sock)
+            .arg(dir.join("server.key"))
+            .arg(dir.join("server.crt")));
+        std::fs::set_permissions(
+            dir.join("server.key"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+        run(Command::new("mariadb-install-db")
+            .args([
+                "--no-defaults",
+                "--user=mysql",
+                "--skip-test-db",
+                "--auth-root-authentication-method=socket",
+            ])
+            .arg(format!("--datadir={}", data.display())));
+        let socket = sock.join("mysqld.sock");
+        let mut server = Command::new("setpriv");
+        server
+            .args([
+                "--reuid=mysql",
+                "--regid=mysql",
+                "--init-groups",
+                "--pdeathsig",
+                "KILL",
+                "--",
+                "/usr/sbin/mariadbd",
+                "--no-defaults",
+            ])
+            .arg(format!("--datadir={}", data.display()))
+            .arg(format!("--socket={}", socket.display()))
+            .arg(format!("--pid-file={}", sock.join("mysqld.pid").display()))
+            .arg(format!("--port={port}"))
+            .args([
+                "--bind-address=127.0.0.1",
+                "--skip-name-resolve",
+                "--plugin-load-add=auth_pam.so",
+                "--pam-use-cleartext-plugin=ON",
+            ])
+            .arg(format!("--ssl-ca={}", ca.display()))
+            .arg(format!("--ssl-cert={}", dir.join("server.crt").display()))
+            .arg(format!("--ssl-key={}", dir.join("server.key").display()))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(dir.join("server.log")).unwrap());
+        spawn_helper(server, false);
+        let my = My {
+            dir,
+            port,
+            ca,
+            log,
+            pam_service,
+        };
+        let start = Instant::now();
+        while !socket.exists()
+            || Command::new("mysql")
+                .arg(format!("--socket={}", socket.display()))
+                .args(["-uroot", "-e", "SELECT 1"])
+                .output()
+                .map(|o| !o.status.success())
+                .unwrap_or(true)
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "MariaDB did not start: {}",
+                std::fs::read_to_string(my.dir.join("server.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let svc = &my.pam_service;
+        my.sql(&format!(
+            "CREATE DATABASE shop; \
+             CREATE USER 'app'@'%' IDENTIFIED VIA pam USING '{svc}' REQUIRE SSL; GRANT ALL ON shop.* TO 'app'@'%'; \
+             CREATE USER 'a+b c'@'%' IDENTIFIED VIA pam USING '{svc}' REQUIRE SSL; GRANT ALL ON shop.* TO 'a+b c'@'%'; \
+             CREATE USER 'other'@'%' IDENTIFIED VIA pam USING '{svc}' REQUIRE SSL;"
+        ));
+        my
+    }
+
+    pub fn socket(&self) -> PathBuf {
+        self.dir.join("sock/mysqld.sock")
+    }
+
+    /// Runs SQL as root over the server's Unix socket.
+    pub fn sql(&self, sql: &str) -> String {
+        let out = Command::new("mysql")
+            .arg(format!("--socket={}", self.socket().display()))
+            .args(["-uroot", "-N", "-B", "-e", sql])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    pub fn verdicts(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    /// A profile for this server: the token is signed for `host:<port>`.
+    pub fn profile(&self, name: &str, host: &str, user: &str, engine: &str) -> String {
+        format!(
+            "[profiles.{name}]\nengine = \"{engine}\"\nhost = \"{host}\"\nport = {port}\nuser = \"{user}\"\ndatabase = \"shop\"\n\
+             region = \"{REGION}\"\nssl_ca = \"{ca}\"\n",
+            port = self.port,
+            ca = self.ca.display()
+        )
+    }
+}
+
+impl Drop for My {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(format!("/etc/pam.d/{}", self.pam_service));
+    }
+}
