@@ -72,10 +72,26 @@ pub enum Command {
     /// Keep fresh tokens for PostgreSQL profiles in ~/.pgpass (or $PGPASSFILE).
     #[command(subcommand)]
     Pgpass(PgpassCommand),
+    /// Print shell functions that make each profile a command (`psql-PROFILE`, `mysql-PROFILE`),
+    /// for `eval "$(iamdb shell-init bash)"`.
+    #[command(
+        after_help = "Examples:\n  eval \"$(iamdb shell-init bash)\"     # in ~/.bashrc\n  eval \"$(iamdb shell-init zsh)\"      # in ~/.zshrc\n  iamdb shell-init fish | source      # in ~/.config/fish/config.fish"
+    )]
+    ShellInit {
+        #[arg(value_enum)]
+        shell: InitShell,
+    },
     /// Keep a [PROFILE] section per PostgreSQL profile in ~/.pg_service.conf (or
     /// $PGSERVICEFILE), for `psql service=PROFILE` after `iamdb pgpass sync`.
     #[command(subcommand)]
     Pgservice(PgserviceCommand),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InitShell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 #[derive(Debug, Subcommand)]

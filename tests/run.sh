@@ -23,6 +23,8 @@ command -v psql >/dev/null || need+=(postgresql-client-15)
 [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
 command -v mariadb >/dev/null || need+=(mariadb-client)
 [ -f /usr/include/security/pam_modules.h ] || need+=(libpam0g-dev)
+# The shells that run shell/ and `iamdb shell-init`, and shellcheck.
+for sh in dash zsh fish shellcheck; do command -v "$sh" >/dev/null || need+=("$sh"); done
 command -v openssl >/dev/null || need+=(openssl)
 command -v cc >/dev/null || need+=(gcc)
 if [ ${#need[@]} -gt 0 ]; then

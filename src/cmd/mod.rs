@@ -5,6 +5,7 @@ mod exec;
 mod mysql;
 mod pgpass;
 mod profile;
+mod shell;
 mod token;
 
 use std::io::Write;
@@ -25,6 +26,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Mycnf(args) => mysql::mycnf(config, args),
         Command::Pgpass(cmd) => pgpass::run(config, cmd),
         Command::Pgservice(cmd) => pgpass::run_service(config, cmd),
+        Command::ShellInit { shell } => shell::init(config, shell),
     }
 }
 

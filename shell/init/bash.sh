@@ -1,0 +1,1 @@
+CLIENT-PROFILE() { command iamdb CLIENT PROFILE -- "$@"; }

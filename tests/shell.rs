@@ -1,0 +1,151 @@
+//! What a shell reads: the POSIX wrappers in shell/ and `iamdb shell-init` output, run by the
+//! real shells (dash, bash, zsh, fish) against the real test servers, and checked by
+//! shellcheck.
+
+mod common;
+
+use common::my::{self, My};
+use common::pg::{self, Pg};
+use common::*;
+
+/// A sandbox whose PATH finds this iamdb, with one PostgreSQL and one MariaDB profile.
+fn sandbox(name: &str) -> Sandbox {
+    let pg = Pg::shared();
+    let my = My::shared();
+    let mut sb = Sandbox::new(name).with_env_keys();
+    let bin_dir = std::path::Path::new(BIN)
+        .parent()
+        .unwrap()
+        .display()
+        .to_string();
+    let path = format!("{bin_dir}:{}", sb.env["PATH"]);
+    sb.set("PATH", path);
+    sb.write_config(&format!(
+        "{}{}",
+        pg.profile("pgdb", "localhost", "app")
+            .replace("connect_host = \"127.0.0.1\"\n", ""),
+        my.profile("mydb", "localhost", "app", "mariadb")
+    ));
+    sb
+}
+
+fn shell(sb: &Sandbox, program: &str, args: &[&str]) -> Run {
+    Run::from(sb.command(program).args(args).output().unwrap())
+}
+
+const PG_WHO: &str = "-X -tA -c 'SELECT current_user'";
+const MY_WHO: &str = "-N -B -e 'SELECT SUBSTRING_INDEX(USER(), \"@\", 1)'";
+
+#[test]
+fn the_posix_wrappers_log_in_under_dash_and_bash() {
+    if !pg::available() || !my::available() || !require("dash") {
+        return;
+    }
+    let mut sb = sandbox("wrappers");
+    let psql_iam = support("../../shell/psql-iam").display().to_string();
+    let mysql_iam = support("../../shell/mysql-iam").display().to_string();
+    for sh in ["dash", "bash"] {
+        assert_eq!(
+            shell(&sb, sh, &["-c", &format!("{psql_iam} pgdb {PG_WHO}")])
+                .ok()
+                .stdout,
+            "app\n",
+            "{sh}"
+        );
+        assert_eq!(
+            shell(&sb, sh, &["-c", &format!("{mysql_iam} mydb {MY_WHO}")])
+                .ok()
+                .stdout,
+            "app\n",
+            "{sh}"
+        );
+        let usage = shell(&sb, sh, &[&psql_iam]);
+        assert_eq!(usage.code, 2, "{sh}");
+        assert!(usage.stderr.contains("usage: psql-iam PROFILE"));
+    }
+    sb.set("AWS_SECRET_ACCESS_KEY", "wrong");
+    let run = shell(&sb, "dash", &["-c", &format!("{psql_iam} pgdb {PG_WHO}")]);
+    assert!(
+        run.code != 0 && run.stderr.contains("PAM authentication failed"),
+        "{}",
+        run.stderr
+    );
+    let run = shell(&sb, "dash", &["-c", &format!("{mysql_iam} mydb {MY_WHO}")]);
+    assert!(
+        run.code != 0 && run.stderr.contains("Access denied"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn shell_init_makes_each_profile_a_command() {
+    if !pg::available() || !my::available() || !require("zsh") || !require("fish") {
+        return;
+    }
+    let mut sb = sandbox("shellinit");
+    let bash =
+        format!("eval \"$(iamdb shell-init bash)\"; psql-pgdb {PG_WHO} && mariadb-mydb {MY_WHO}");
+    assert_eq!(shell(&sb, "bash", &["-c", &bash]).ok().stdout, "app\napp\n");
+    let zsh =
+        format!("eval \"$(iamdb shell-init zsh)\"; psql-pgdb {PG_WHO} && mariadb-mydb {MY_WHO}");
+    assert_eq!(shell(&sb, "zsh", &["-c", &zsh]).ok().stdout, "app\napp\n");
+    let fish = "iamdb shell-init fish | source; psql-pgdb -X -tA -c 'SELECT current_user'; and mariadb-mydb -N -B -e 'SELECT 1'";
+    assert_eq!(shell(&sb, "fish", &["-c", fish]).ok().stdout, "app\n1\n");
+
+    sb.set("AWS_ACCESS_KEY_ID", "AKIAUNKNOWNKEY000001");
+    let run = shell(&sb, "zsh", &["-c", &zsh]);
+    assert!(
+        run.code != 0 && run.stderr.contains("PAM authentication failed"),
+        "{}",
+        run.stderr
+    );
+    let run = shell(&sb, "fish", &["-c", fish]);
+    assert!(
+        run.code != 0 && run.stderr.contains("PAM authentication failed"),
+        "{}",
+        run.stderr
+    );
+
+    sb.run(&["shell-init", "tcsh"]).fails(2);
+}
+
+#[test]
+fn shellcheck_passes_on_every_script() {
+    if !require("shellcheck") {
+        return;
+    }
+    let sb = Sandbox::new("shellcheck").with_env_keys();
+    sb.write_config("[profiles.a]\nengine = \"postgres\"\nhost = \"h\"\nuser = \"u\"\n[profiles.\"b-2.x\"]\nengine = \"mysql\"\nhost = \"h\"\nuser = \"u\"\n");
+    for script in ["psql-iam", "mysql-iam"] {
+        let path = support(&format!("../../shell/{script}"));
+        let run = Run::from(
+            std::process::Command::new("shellcheck")
+                .arg(&path)
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(run.code, 0, "{script}: {}", run.stdout);
+    }
+    let init = sb.run(&["shell-init", "bash"]).ok().stdout;
+    assert!(init.contains("mysql-b-2.x()"), "{init}");
+    let mut child = std::process::Command::new("shellcheck")
+        .args(["-s", "bash", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(init.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
