@@ -72,6 +72,13 @@ pub enum Command {
     /// Keep fresh tokens for PostgreSQL profiles in ~/.pgpass (or $PGPASSFILE).
     #[command(subcommand)]
     Pgpass(PgpassCommand),
+    /// Refresh the tokens in every synced file (.pgpass, iamdb's my.cnf) before they expire;
+    /// with --watch, keep doing so until stopped (SIGTERM or Ctrl-C), for GUI clients.
+    Refresh {
+        /// Keep running, waking up shortly before the next token is due.
+        #[arg(long)]
+        watch: bool,
+    },
     /// Print shell functions that make each profile a command (`psql-PROFILE`, `mysql-PROFILE`),
     /// for `eval "$(iamdb shell-init bash)"`.
     #[command(

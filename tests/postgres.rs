@@ -406,3 +406,89 @@ fn psql_service_logs_in_after_pgservice_and_pgpass_sync() {
         "[db]\nhost=mine\n"
     );
 }
+
+#[test]
+fn the_server_refuses_tokens_for_another_user_endpoint_or_region() {
+    if !pg::available() {
+        return;
+    }
+    let pg = Pg::shared();
+    let sb = Sandbox::new("rules").with_env_keys();
+    let port = pg.port.to_string();
+    let login = |token_args: &[&str], why: &str| {
+        let mut args = vec!["token", "--no-cache", "--port", &port];
+        args.extend_from_slice(token_args);
+        let token = sb.run(&args).ok().stdout;
+        // The token goes to psql through its environment, as iamdb does.
+        let conninfo = format!(
+            "host=localhost port={port} dbname=shop user=app sslmode=verify-full sslrootcert={}",
+            pg.ca.display()
+        );
+        let run = Run::from(
+            sb.command("psql")
+                .args([conninfo.as_str(), "-X", "-tA", "-c", "SELECT 1"])
+                .env("PGPASSWORD", token.trim())
+                .output()
+                .unwrap(),
+        );
+        (
+            run,
+            pg.verdicts()
+                .iter()
+                .any(|v| v["why"].as_str().is_some_and(|w| w.contains(why))),
+        )
+    };
+    let (run, _) = login(
+        &[
+            "--host",
+            "localhost",
+            "--user",
+            "app",
+            "--region",
+            pg::REGION,
+        ],
+        "ok",
+    );
+    assert_eq!(run.ok().stdout, "1\n", "the control: a right token logs in");
+    for (args, why) in [
+        (
+            &[
+                "--host",
+                "localhost",
+                "--user",
+                "other",
+                "--region",
+                pg::REGION,
+            ][..],
+            "for user 'other', not 'app'",
+        ),
+        (
+            &[
+                "--host",
+                "db9.c9akciq32.eu-west-1.rds.amazonaws.com",
+                "--user",
+                "app",
+            ],
+            "signed for db9.c9akciq32",
+        ),
+        (
+            &[
+                "--host",
+                "localhost",
+                "--user",
+                "app",
+                "--region",
+                "eu-west-2",
+            ],
+            "not eu-west-1/rds-db",
+        ),
+    ] {
+        let (run, logged) = login(args, why);
+        refused(&run);
+        assert!(
+            logged,
+            "the verifier gave the reason {why:?}: {:?}",
+            pg.verdicts()
+        );
+    }
+}

@@ -44,6 +44,21 @@ pub fn pgpass_line(p: &Profile, token: &str) -> String {
     )
 }
 
+/// The profiles that have a line in iamdb's block of a `.pgpass` text.
+pub fn pgpass_profiles(text: &str) -> Vec<String> {
+    let mut inside = false;
+    let mut out = Vec::new();
+    for line in text.lines() {
+        match line.trim_end_matches('\r') {
+            l if l == BEGIN => inside = true,
+            l if l == END => inside = false,
+            l if inside => out.extend(l.strip_prefix(ENTRY_PREFIX).map(String::from)),
+            _ => {}
+        }
+    }
+    out
+}
+
 /// Rewrites iamdb's block in a `.pgpass` text. `updates` maps profile names to their new line
 /// (None removes the profile); profiles not named keep their lines. An empty block is
 /// removed. Everything outside the block is kept as it was.
@@ -266,6 +281,7 @@ mod tests {
             "{replaced}"
         );
         assert!(replaced.starts_with(foreign));
+        assert_eq!(pgpass_profiles(&replaced), ["dev", "prod"]);
         let removed = update_pgpass(&replaced, &upd(&[("prod", None), ("dev", None)]));
         assert_eq!(removed, format!("{foreign}\n"));
 

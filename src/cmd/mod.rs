@@ -5,6 +5,7 @@ mod exec;
 mod mysql;
 mod pgpass;
 mod profile;
+mod refresh;
 mod shell;
 mod token;
 
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Pgpass(cmd) => pgpass::run(config, cmd),
         Command::Pgservice(cmd) => pgpass::run_service(config, cmd),
         Command::ShellInit { shell } => shell::init(config, shell),
+        Command::Refresh { watch } => refresh::run(config, watch),
     }
 }
 

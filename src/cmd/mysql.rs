@@ -34,12 +34,20 @@ pub(crate) fn detect(client: &str) -> Flavour {
 
 /// The `[client]` group for a profile, with a fresh (or cached) token.
 fn group(name: &str, p: &Profile, flavour: Flavour) -> Result<String> {
+    group_with_expiry(name, p, flavour).map(|(text, _)| text)
+}
+
+/// The group and when its token expires (Unix seconds).
+fn group_with_expiry(name: &str, p: &Profile, flavour: Flavour) -> Result<(String, u64)> {
     let ca = ca::for_profile(p.ssl_ca.as_deref())?;
     let issued = provider::token_for(p, CacheMode::Use)?;
     if let Some(note) = mysql::verification(p, flavour) {
         eprintln!("iamdb: note: {note}");
     }
-    Ok(mysql::option_group(name, p, &issued.token, &ca, flavour))
+    Ok((
+        mysql::option_group(name, p, &issued.token, &ca, flavour),
+        issued.expires_at,
+    ))
 }
 
 /// An unlinked 0600 option file holding the profile's `[client]` group, open without
@@ -141,15 +149,39 @@ fn sync(
 ) -> Result<()> {
     let config = Config::load(config_path)?;
     let names = super::pgpass::selected(&config, names, &[Engine::Mysql, Engine::Mariadb])?;
+    sync_mycnf(&config, &names, remove, flavour)?;
+    super::pgpass::report(remove, &names, &tokens_file()?)
+}
+
+/// The profiles whose groups iamdb's option file holds now.
+pub(crate) fn synced_profiles() -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(tokens_file()?).unwrap_or_default();
+    Ok(groups(&text)
+        .into_iter()
+        .filter_map(|(g, _)| g.strip_prefix("client_").map(String::from))
+        .collect())
+}
+
+/// Writes (or removes) the `[client_NAME]` groups of `names` in iamdb's option file, and the
+/// `!include` line in ~/.my.cnf; returns when the first written token is due for refresh
+/// (its expiry less the profile's refresh margin), in Unix seconds.
+pub(crate) fn sync_mycnf(
+    config: &Config,
+    names: &[String],
+    remove: bool,
+    flavour: Option<Flavour>,
+) -> Result<Option<u64>> {
     let flavour = flavour.unwrap_or_else(|| detect("mysql"));
     let mut fresh = Vec::new();
+    let mut due: Option<u64> = None;
     if !remove {
-        for name in &names {
+        for name in names {
             let profile = config.resolve(Some(name), Settings::default())?;
-            fresh.push((
-                format!("client_{name}"),
-                group(&format!("client_{name}"), &profile, flavour)?,
-            ));
+            let (text, expires_at) =
+                group_with_expiry(&format!("client_{name}"), &profile, flavour)?;
+            let at = expires_at.saturating_sub(u64::from(profile.refresh_margin));
+            due = Some(due.map_or(at, |d| d.min(at)));
+            fresh.push((format!("client_{name}"), text));
         }
     }
     let file = tokens_file()?;
@@ -184,5 +216,5 @@ fn sync(
             _ => text.to_string(),
         })
     })?;
-    super::pgpass::report(remove, &names, &file)
+    Ok(due)
 }

@@ -17,22 +17,33 @@ pub fn run(config_path: Option<&Path>, cmd: PgpassCommand) -> Result<()> {
     let PgpassCommand::Sync { profiles, remove } = cmd;
     let config = Config::load(config_path)?;
     let names = selected(&config, &profiles, &[Engine::Postgres])?;
+    sync_pgpass(&config, &names, remove)?;
+    report(remove, &names, &pgpass_path()?)
+}
+
+/// Writes (or removes) the `.pgpass` lines of `names`; returns when the first written token
+/// is due for refresh (its expiry less the profile's refresh margin), in Unix seconds.
+pub(crate) fn sync_pgpass(config: &Config, names: &[String], remove: bool) -> Result<Option<u64>> {
     let mut updates = BTreeMap::new();
-    for name in &names {
+    let mut due: Option<u64> = None;
+    for name in names {
         let line = if remove {
             None
         } else {
             let profile = config.resolve(Some(name), Settings::default())?;
             let issued = provider::token_for(&profile, CacheMode::Use)?;
+            let at = issued
+                .expires_at
+                .saturating_sub(u64::from(profile.refresh_margin));
+            due = Some(due.map_or(at, |d| d.min(at)));
             Some(postgres::pgpass_line(&profile, &issued.token))
         };
         updates.insert(name.clone(), line);
     }
-    let path = pgpass_path()?;
-    edit_file(&path, Some(0o600), |text| {
+    edit_file(&pgpass_path()?, Some(0o600), |text| {
         Ok(postgres::update_pgpass(text, &updates))
     })?;
-    report(remove, &names, &path)
+    Ok(due)
 }
 
 pub fn run_service(config_path: Option<&Path>, cmd: PgserviceCommand) -> Result<()> {
