@@ -31,6 +31,17 @@ pub fn support(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// Is `what` there (`ok`)? Under CI a missing piece is a failure, not a skip.
+pub fn present(what: &str, ok: bool) -> bool {
+    if !ok {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{what} is missing; .ci/run installs it (CI=true: tests never skip)");
+        }
+        eprintln!("SKIPPED: {what} is missing (run .ci/run, which installs it)");
+    }
+    ok
+}
+
 /// Is `program` on PATH? Under CI a missing program is a failure, not a skip.
 pub fn require(program: &str) -> bool {
     let found = Command::new("sh")
@@ -39,13 +50,37 @@ pub fn require(program: &str) -> bool {
         .status()
         .map(|s| s.success())
         .unwrap_or(false);
-    if !found {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("{program} is not installed; .ci/run installs it (CI=true: tests never skip)");
+    present(program, found)
+}
+
+/// Runs `cmd` (an iamdb client command that holds a connection for a few seconds) and scans
+/// every process's command line while it runs: no token may appear in any of them. Returns
+/// whether the child's own command line, once iamdb replaced itself, satisfied `is_client`.
+pub fn scan_command_lines(mut cmd: Command, is_client: impl Fn(&str) -> bool) -> bool {
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut seen = false;
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(100));
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+                continue;
+            };
+            let text = String::from_utf8_lossy(&cmdline);
+            assert!(
+                !text.contains("X-Amz-Signature") && !text.contains("Action=connect"),
+                "token on a command line: {text}"
+            );
+            if entry.file_name().to_string_lossy() == child.id().to_string() && is_client(&text) {
+                seen = true;
+            }
         }
-        eprintln!("SKIPPED: {program} is not installed (run .ci/run, which installs it)");
     }
-    found
+    assert!(child.wait().unwrap().success());
+    seen
 }
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);

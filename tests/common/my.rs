@@ -8,7 +8,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use super::pg::{RDS_NAME, REGION, make_certs, pam_service, remove_stale_pam_services, run};
+use super::pg::{Base, RDS_NAME, REGION, run};
 use super::*;
 
 pub struct My {
@@ -20,19 +20,10 @@ pub struct My {
 }
 
 pub fn available() -> bool {
-    let present = |what: &str, ok: bool| {
-        if !ok {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("{what} is missing; .ci/run installs it (CI=true: tests never skip)");
-            }
-            eprintln!("SKIPPED: {what} is missing (run .ci/run, which installs it)");
-        }
-        ok
-    };
     present(
         "the MariaDB server",
         Path::new("/usr/sbin/mariadbd").exists(),
-    ) && present("the mysql client", require("mysql"))
+    ) && require("mysql")
         && present(
             "MariaDB's auth_pam plugin",
             Path::new("/usr/lib/mysql/plugin/auth_pam.so").exists(),
@@ -48,20 +39,15 @@ impl My {
 
     fn start() -> My {
         use std::os::unix::fs::PermissionsExt;
-        remove_stale_pam_services();
-        let id = format!("{}-{}", std::process::id(), free_port());
-        let dir = std::env::temp_dir().join(format!("iamdb-my-{id}"));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let port = free_port();
-        let ca = make_certs(&dir);
-        let log = dir.join("verifier.log");
-        std::fs::write(&log, "").unwrap();
-        std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o666)).unwrap();
-        let endpoints = format!("localhost:{port},127.0.0.1:{port},{RDS_NAME}:{port}");
-        let pam_service = pam_service(&dir, &format!("iamdb-test-my-{id}"), &endpoints, &log);
-
+        let Base {
+            dir,
+            port,
+            ca,
+            log,
+            pam_service,
+        } = Base::prepare("my", |port| {
+            format!("localhost:{port},127.0.0.1:{port},{RDS_NAME}:{port}")
+        });
         let data = dir.join("data");
         let sock = dir.join("sock");
         for d in [&data, &sock] {
