@@ -37,14 +37,20 @@ const PG_WHO: &str = "-X -tA -c 'SELECT current_user'";
 const MY_WHO: &str = "-N -B -e 'SELECT SUBSTRING_INDEX(USER(), \"@\", 1)'";
 
 #[test]
-fn the_posix_wrappers_log_in_under_dash_and_bash() {
-    if !pg::available() || !my::available() || !require("dash") {
+fn the_posix_wrappers_log_in_from_every_shell() {
+    if !pg::available()
+        || !my::available()
+        || !require("dash")
+        || !require("zsh")
+        || !require("fish")
+    {
         return;
     }
     let mut sb = sandbox("wrappers");
     let psql_iam = support("../../shell/psql-iam").display().to_string();
     let mysql_iam = support("../../shell/mysql-iam").display().to_string();
-    for sh in ["dash", "bash"] {
+    // Interpreted by each POSIX-capable shell...
+    for sh in ["dash", "bash", "zsh"] {
         assert_eq!(
             shell(&sb, sh, &["-c", &format!("{psql_iam} pgdb {PG_WHO}")])
                 .ok()
@@ -63,6 +69,15 @@ fn the_posix_wrappers_log_in_under_dash_and_bash() {
         assert_eq!(usage.code, 2, "{sh}");
         assert!(usage.stderr.contains("usage: psql-iam PROFILE"));
     }
+    // ...and called by path from fish, which cannot read sh but runs it through its #!.
+    let from_fish = format!(
+        "{psql_iam} pgdb -X -tA -c 'SELECT current_user'; and {mysql_iam} mydb -N -B -e 'SELECT 1'"
+    );
+    assert_eq!(
+        shell(&sb, "fish", &["-c", &from_fish]).ok().stdout,
+        "app\n1\n"
+    );
+
     sb.set("AWS_SECRET_ACCESS_KEY", "wrong");
     let run = shell(&sb, "dash", &["-c", &format!("{psql_iam} pgdb {PG_WHO}")]);
     assert!(
