@@ -105,13 +105,7 @@ pub enum InitShell {
 pub enum PgserviceCommand {
     /// Write or refresh the sections of the PostgreSQL profiles (all, or those named); iamdb
     /// only touches sections it wrote.
-    Sync {
-        #[arg(value_name = "PROFILE")]
-        profiles: Vec<String>,
-        /// Take iamdb's sections out again (all of them, or those of the profiles named).
-        #[arg(long)]
-        remove: bool,
-    },
+    Sync(SyncArgs),
 }
 
 #[derive(Debug, Args)]
@@ -139,14 +133,9 @@ pub struct MycnfArgs {
 #[derive(Debug, Subcommand)]
 pub enum MycnfCommand {
     /// Write or refresh [client_PROFILE] groups (all MySQL/MariaDB profiles, or those named)
-    /// in iamdb's 0600 option file, and include it from ~/.my.cnf once.
-    Sync {
-        #[arg(value_name = "PROFILE")]
-        profiles: Vec<String>,
-        /// Take the groups out again (and the include line, once none is left).
-        #[arg(long)]
-        remove: bool,
-    },
+    /// in iamdb's 0600 option file, and include it from ~/.my.cnf once (`--remove` takes the
+    /// include line out too, once no group is left).
+    Sync(SyncArgs),
 }
 
 #[derive(Debug, Args)]
@@ -163,13 +152,18 @@ pub struct ExecArgs {
 pub enum PgpassCommand {
     /// Write or refresh one line per PostgreSQL profile (all of them, or those named) inside a
     /// block iamdb marks as its own; every other line is kept as it is.
-    Sync {
-        #[arg(value_name = "PROFILE")]
-        profiles: Vec<String>,
-        /// Take iamdb's lines out again (all of them, or those of the profiles named).
-        #[arg(long)]
-        remove: bool,
-    },
+    Sync(SyncArgs),
+}
+
+/// What every `sync` takes.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Profiles to sync [default: every profile of the engines the file is for].
+    #[arg(value_name = "PROFILE")]
+    pub profiles: Vec<String>,
+    /// Take iamdb's entries out again (all of them, or those of the profiles named).
+    #[arg(long)]
+    pub remove: bool,
 }
 
 /// Where the token is for. Every flag overrides the profile's value.

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::ca;
-use crate::cli::{ClientArgs, MycnfArgs, MycnfCommand};
+use crate::cli::{ClientArgs, MycnfArgs, MycnfCommand, SyncArgs};
 use crate::clients::mysql::{self, Flavour};
 use crate::config::{Config, Engine, Profile, Settings};
 use crate::error::{Error, Result};
@@ -98,7 +98,7 @@ pub fn client(config_path: Option<&Path>, args: ClientArgs, program: &str) -> Re
 
 pub fn mycnf(config_path: Option<&Path>, args: MycnfArgs) -> Result<()> {
     match (args.command, args.profile) {
-        (Some(MycnfCommand::Sync { profiles, remove }), _) => {
+        (Some(MycnfCommand::Sync(SyncArgs { profiles, remove })), _) => {
             sync(config_path, &profiles, remove, args.flavour)
         }
         (None, Some(name)) => {

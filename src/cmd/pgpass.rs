@@ -6,7 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::ca;
-use crate::cli::{PgpassCommand, PgserviceCommand};
+use crate::cli::{PgpassCommand, PgserviceCommand, SyncArgs};
 use crate::clients::postgres;
 use crate::config::{Config, Engine, Settings};
 use crate::error::{Error, Result};
@@ -14,7 +14,7 @@ use crate::fsutil;
 use crate::provider::{self, CacheMode};
 
 pub fn run(config_path: Option<&Path>, cmd: PgpassCommand) -> Result<()> {
-    let PgpassCommand::Sync { profiles, remove } = cmd;
+    let PgpassCommand::Sync(SyncArgs { profiles, remove }) = cmd;
     let config = Config::load(config_path)?;
     let names = selected(&config, &profiles, &[Engine::Postgres])?;
     sync_pgpass(&config, &names, remove)?;
@@ -47,7 +47,7 @@ pub(crate) fn sync_pgpass(config: &Config, names: &[String], remove: bool) -> Re
 }
 
 pub fn run_service(config_path: Option<&Path>, cmd: PgserviceCommand) -> Result<()> {
-    let PgserviceCommand::Sync { profiles, remove } = cmd;
+    let PgserviceCommand::Sync(SyncArgs { profiles, remove }) = cmd;
     let config = Config::load(config_path)?;
     let names = selected(&config, &profiles, &[Engine::Postgres])?;
     let passfile =

@@ -153,12 +153,9 @@ impl My {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// The verifier's verdicts so far, one JSON object each.
     pub fn verdicts(&self) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
+        super::pg::verdicts(&self.log)
     }
 
     /// A profile for this server: the token is signed for `host:<port>`.

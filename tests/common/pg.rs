@@ -108,6 +108,15 @@ fn pam_service(dir: &Path, name: &str, endpoints: &str, log: &Path) -> String {
     name.to_string()
 }
 
+/// The verdicts a server's verifier logged, one JSON object each.
+pub(crate) fn verdicts(log: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
 /// What both test servers start from: a directory the server's user can read, a free port,
 /// the TLS files, and the PAM service with its verifier's log.
 pub(crate) struct Base {
@@ -280,11 +289,7 @@ impl Pg {
 
     /// The verifier's verdicts so far, one JSON object each.
     pub fn verdicts(&self) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
+        verdicts(&self.log)
     }
 
     /// A config profile for this server: the token is signed for `host:<port>`, the client
