@@ -4,6 +4,7 @@ use std::process::Command;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    version();
     println!("cargo:rerun-if-env-changed=CC");
     let target = std::env::var("TARGET").unwrap_or_default();
     let host = std::env::var("HOST").unwrap_or_default();
@@ -16,6 +17,38 @@ fn main() {
         && linker_accepts("-Wl,-z,pack-relative-relocs")
     {
         println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
+    }
+}
+
+/// `iamdb --version` names the commit it was built from, when built from a git checkout.
+fn version() {
+    let commit = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
+    let version = std::env::var("CARGO_PKG_VERSION").unwrap_or_default();
+    let full = match commit {
+        Some(c) => format!("{version} (commit {c})"),
+        None => format!("{version} (not built from a git checkout)"),
+    };
+    println!("cargo:rustc-env=IAMDB_VERSION={full}");
+    // Rebuild the version when HEAD moves.
+    if let Ok(git_dir) = Command::new("git")
+        .args(["rev-parse", "--git-dir"])
+        .output()
+        && git_dir.status.success()
+    {
+        let dir = String::from_utf8_lossy(&git_dir.stdout).trim().to_string();
+        println!("cargo:rerun-if-changed={dir}/HEAD");
+        if let Ok(head) = std::fs::read_to_string(format!("{dir}/HEAD"))
+            && let Some(reference) = head.trim().strip_prefix("ref: ")
+        {
+            println!("cargo:rerun-if-changed={dir}/{reference}");
+        }
     }
 }
 

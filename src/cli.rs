@@ -10,7 +10,7 @@ use crate::config::Engine;
 #[derive(Debug, Parser)]
 #[command(
     name = "iamdb",
-    version,
+    version = env!("IAMDB_VERSION"),
     about = "AWS IAM database authentication tokens for RDS and Aurora, cached and ready for psql, mysql and friends",
     long_about = "iamdb makes an RDS/Aurora IAM authentication token from your AWS credentials \
 (byte for byte what `aws rds generate-db-auth-token` prints), keeps it in the OS keyring until \
@@ -72,6 +72,12 @@ pub enum Command {
     /// Keep fresh tokens for PostgreSQL profiles in ~/.pgpass (or $PGPASSFILE).
     #[command(subcommand)]
     Pgpass(PgpassCommand),
+    /// Write the man pages (iamdb.1 and one per subcommand) into DIR.
+    Man {
+        /// Where to write them [default: the current directory].
+        #[arg(value_name = "DIR", default_value = ".")]
+        dir: std::path::PathBuf,
+    },
     /// Refresh the tokens in every synced file (.pgpass, iamdb's my.cnf) before they expire;
     /// with --watch, keep doing so until stopped (SIGTERM or Ctrl-C), for GUI clients.
     Refresh {

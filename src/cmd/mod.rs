@@ -2,6 +2,7 @@
 
 mod cache;
 mod exec;
+mod man;
 mod mysql;
 mod pgpass;
 mod profile;
@@ -29,6 +30,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Pgservice(cmd) => pgpass::run_service(config, cmd),
         Command::ShellInit { shell } => shell::init(config, shell),
         Command::Refresh { watch } => refresh::run(config, watch),
+        Command::Man { dir } => man::write(&dir),
     }
 }
 

@@ -1,0 +1,40 @@
+//! `iamdb man DIR`: man pages from the same clap definitions as `--help`, one for iamdb and
+//! one per subcommand (`iamdb-profile-add.1`, ...). The pages in packaging/man are these,
+//! and a test fails when they are out of date.
+
+use std::path::Path;
+
+use clap::CommandFactory;
+
+use crate::cli::Cli;
+use crate::error::{Error, Result};
+
+pub fn write(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::usage(format!("cannot create {}: {e}", dir.display())))?;
+    // The release version, not the commit: the committed pages must not change with every commit.
+    let mut cmd = Cli::command().version(env!("CARGO_PKG_VERSION"));
+    cmd.build();
+    let mut written = 0;
+    render(&cmd, "iamdb", dir, &mut written)?;
+    super::print(&format!("wrote {written} man pages to {}\n", dir.display()))
+}
+
+fn render(cmd: &clap::Command, name: &str, dir: &Path, written: &mut usize) -> Result<()> {
+    let page = cmd
+        .clone()
+        .name(name.to_string())
+        .bin_name(name.replace('-', " "));
+    let mut text = Vec::new();
+    clap_mangen::Man::new(page)
+        .render(&mut text)
+        .map_err(|e| Error::internal(format!("rendering {name}.1: {e}")))?;
+    let path = dir.join(format!("{name}.1"));
+    std::fs::write(&path, text)
+        .map_err(|e| Error::usage(format!("cannot write {}: {e}", path.display())))?;
+    *written += 1;
+    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+        render(sub, &format!("{name}-{}", sub.get_name()), dir, written)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,90 @@
+//! What ships beside the binary stays true to it: the man pages in packaging/man are what
+//! `iamdb man` writes now, `man` can read them, and `--version` names the commit.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn committed_man_pages_are_up_to_date_and_readable() {
+    let sb = Sandbox::new("man");
+    let out = sb.root.join("man");
+    let run = sb.run(&["man", &out.display().to_string()]).ok();
+    assert!(run.stdout.starts_with("wrote "), "{}", run.stdout);
+    let committed = support("../../packaging/man");
+    let names = |dir: &std::path::Path| {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        names(&out),
+        names(&committed),
+        "pages added or removed: run `iamdb man packaging/man`"
+    );
+    for name in names(&out) {
+        let fresh = std::fs::read(out.join(&name)).unwrap();
+        let old = std::fs::read(committed.join(&name)).unwrap();
+        assert!(
+            fresh == old,
+            "packaging/man/{name} is out of date: run `iamdb man packaging/man`"
+        );
+    }
+    assert!(
+        names(&out).contains(&"iamdb-profile-add.1".to_string()),
+        "one page per subcommand"
+    );
+
+    if !require("man") {
+        return;
+    }
+    for (page, want) in [
+        ("iamdb.1", "iamdb-token"),
+        ("iamdb-token.1", "--aws-profile"),
+        ("iamdb-mycnf-sync.1", "--remove"),
+    ] {
+        let rendered = sb
+            .command("man")
+            .args(["-l", "-P", "cat"])
+            .arg(committed.join(page))
+            .env("MANWIDTH", "80")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&rendered.stdout);
+        assert!(
+            rendered.status.success() && text.contains(want),
+            "{page}: {text}"
+        );
+    }
+}
+
+#[test]
+fn version_names_the_commit() {
+    let sb = Sandbox::new("version");
+    let version = sb.run(&["--version"]).ok().stdout;
+    let inside_git = std::process::Command::new("git")
+        .args([
+            "-C",
+            env!("CARGO_MANIFEST_DIR"),
+            "rev-parse",
+            "--short=12",
+            "HEAD",
+        ])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    match inside_git {
+        Some(commit) => assert_eq!(
+            version,
+            format!("iamdb {} (commit {commit})\n", env!("CARGO_PKG_VERSION"))
+        ),
+        None => assert!(
+            version.contains("not built from a git checkout"),
+            "{version}"
+        ),
+    }
+}
