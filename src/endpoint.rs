@@ -1,4 +1,4 @@
-//! What an RDS endpoint name says about itself: the region it lives in and its partition.
+//! What an RDS endpoint name says about itself: the region it lives in.
 //! A wrong region only fails at login ("PAM authentication failed" / "Access denied"), so the
 //! region comes from the host name whenever the name carries one.
 
@@ -42,21 +42,6 @@ pub fn is_region_name(s: &str) -> bool {
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
         && !parts[parts.len() - 1].is_empty()
         && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
-}
-
-/// The AWS partition of a region, as used in ARNs.
-pub fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else if region.starts_with("us-isob-") {
-        "aws-iso-b"
-    } else if region.starts_with("us-iso-") {
-        "aws-iso"
-    } else {
-        "aws"
-    }
 }
 
 /// A host name iamdb will sign for: a DNS name or IPv4 address. Anything else (spaces, '/',
@@ -140,13 +125,6 @@ mod tests {
         for (host, want) in cases {
             assert_eq!(region_from_host(host).as_deref(), want, "{host}");
         }
-    }
-
-    #[test]
-    fn partitions() {
-        assert_eq!(partition("us-east-1"), "aws");
-        assert_eq!(partition("cn-north-1"), "aws-cn");
-        assert_eq!(partition("us-gov-east-1"), "aws-us-gov");
     }
 
     #[test]

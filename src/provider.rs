@@ -31,7 +31,6 @@ pub struct Issued {
     pub expires_at: u64,
     pub cached: bool,
     pub region: String,
-    pub backend: Option<Backend>,
 }
 
 /// The region that is known without reading AWS config: the profile's (or the flag's), else
@@ -116,7 +115,6 @@ pub fn token_for(profile: &Profile, mode: CacheMode) -> Result<Issued> {
                     expires_at: entry.expires_at,
                     cached: true,
                     region: entry.region,
-                    backend: Some(backend),
                 }
             })
     };
@@ -185,19 +183,15 @@ pub fn token_for(profile: &Profile, mode: CacheMode) -> Result<Issued> {
         user: profile.user.clone(),
         region: region.name.clone(),
     };
-    let backend = if choice == Choice::None {
-        None
-    } else {
+    if choice != Choice::None {
         let stored = cache.put(&name, &entry, now);
         tracing::debug!(backend = ?stored.map(Backend::as_str), "token stored");
-        stored
-    };
+    }
     Ok(Issued {
         token: entry.token,
         expires_at: entry.expires_at,
         cached: false,
         region: entry.region,
-        backend,
     })
 }
 

@@ -330,11 +330,6 @@ impl Cache {
         self.with_store(|s| s.put(name, &bytes, ttl))
             .map(|(b, ())| b)
     }
-
-    /// The backend that would be used, if any is usable.
-    pub fn backend(&mut self) -> Option<Backend> {
-        self.store().map(|s| s.backend())
-    }
 }
 
 /// What `cache list` shows of an entry: never the token.
