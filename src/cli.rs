@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::complete;
 use crate::config::Engine;
 
 #[derive(Debug, Parser)]
@@ -94,6 +95,14 @@ pub enum Command {
         #[arg(value_enum)]
         shell: InitShell,
     },
+    /// Print the Tab-completion script for a shell (profile names complete too).
+    #[command(
+        after_help = "Examples:\n  source <(iamdb completions bash)     # in ~/.bashrc, or save it as\n                                       # ~/.local/share/bash-completion/completions/iamdb\n  iamdb completions zsh > ~/.zfunc/_iamdb   # a directory in $fpath, before compinit\n  iamdb completions fish > ~/.config/fish/completions/iamdb.fish"
+    )]
+    Completions {
+        #[arg(value_enum)]
+        shell: CompletionShell,
+    },
     /// Keep a [PROFILE] section per PostgreSQL profile in ~/.pg_service.conf (or
     /// $PGSERVICEFILE), for `psql service=PROFILE` after `iamdb pgpass sync`.
     #[command(subcommand)]
@@ -107,6 +116,27 @@ pub enum InitShell {
     Fish,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+    Elvish,
+    Powershell,
+}
+
+impl CompletionShell {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Bash => "bash",
+            Self::Zsh => "zsh",
+            Self::Fish => "fish",
+            Self::Elvish => "elvish",
+            Self::Powershell => "powershell",
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum PgserviceCommand {
     /// Write or refresh the sections of the PostgreSQL profiles (all, or those named); iamdb
@@ -114,20 +144,23 @@ pub enum PgserviceCommand {
     Sync(SyncArgs),
 }
 
+/// Shared by psql, mysql and mariadb; `complete::command` gives each its profile completion.
 #[derive(Debug, Args)]
 pub struct ClientArgs {
+    // The indexes are explicit: `complete::command` edits this argument, which moves it
+    // behind ARGS in clap's list.
     /// Profile name from the config file.
-    #[arg(value_name = "PROFILE")]
+    #[arg(value_name = "PROFILE", index = 1)]
     pub profile: String,
     /// Arguments for the client, after `--`.
-    #[arg(last = true, value_name = "ARGS")]
+    #[arg(last = true, value_name = "ARGS", index = 2)]
     pub args: Vec<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct MycnfArgs {
     /// Profile whose [client] group to print.
-    #[arg(value_name = "PROFILE")]
+    #[arg(value_name = "PROFILE", add = complete::mysql_profile())]
     pub profile: Option<String>,
     /// The client the group is for [default: from `mysql --version`].
     #[arg(long, value_enum, value_name = "FLAVOUR", global = true)]
@@ -147,7 +180,7 @@ pub enum MycnfCommand {
 #[derive(Debug, Args)]
 pub struct ExecArgs {
     /// Profile name from the config file.
-    #[arg(value_name = "PROFILE")]
+    #[arg(value_name = "PROFILE", add = complete::any_profile())]
     pub profile: String,
     /// The program to run and its arguments, after `--`.
     #[arg(last = true, required = true, value_name = "COMMAND")]
@@ -161,7 +194,7 @@ pub enum PgpassCommand {
     Sync(SyncArgs),
 }
 
-/// What every `sync` takes.
+/// What every `sync` takes (`complete::command` gives each its profile completion).
 #[derive(Debug, Args)]
 pub struct SyncArgs {
     /// Profiles to sync [default: every profile of the engines the file is for].
@@ -196,7 +229,7 @@ pub struct EndpointArgs {
     pub region: Option<String>,
 
     /// AWS profile (from ~/.aws/config) whose credentials sign the token.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = complete::aws_profile())]
     pub aws_profile: Option<String>,
 }
 
@@ -206,7 +239,7 @@ pub struct EndpointArgs {
 )]
 pub struct TokenArgs {
     /// Profile name from the config file; may be omitted when --host and --user are given.
-    #[arg(value_name = "PROFILE")]
+    #[arg(value_name = "PROFILE", add = complete::any_profile())]
     pub profile: Option<String>,
 
     #[command(flatten)]
@@ -242,7 +275,7 @@ pub enum ProfileCommand {
     },
     /// Show one profile with defaults applied and the region it resolves to.
     Show {
-        #[arg(value_name = "PROFILE")]
+        #[arg(value_name = "PROFILE", add = complete::any_profile())]
         name: String,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -251,7 +284,7 @@ pub enum ProfileCommand {
     Add(ProfileAddArgs),
     /// Remove a profile from the config file, keeping everything else in it as it is.
     Remove {
-        #[arg(value_name = "PROFILE")]
+        #[arg(value_name = "PROFILE", add = complete::any_profile())]
         name: String,
     },
 }
@@ -299,7 +332,7 @@ pub enum CacheCommand {
     },
     /// Remove cached tokens: all of them, or those of one profile.
     Clear {
-        #[arg(value_name = "PROFILE")]
+        #[arg(value_name = "PROFILE", add = complete::any_profile())]
         profile: Option<String>,
     },
 }

@@ -142,6 +142,20 @@ pub struct Profile {
     pub cache: Option<Choice>,
 }
 
+impl Profile {
+    /// Which kind of database this is: its engine, else what its port says (None when
+    /// neither tells).
+    pub fn is_postgres(&self) -> Option<bool> {
+        match self.engine {
+            Some(Engine::Postgres) => Some(true),
+            Some(Engine::Mysql | Engine::Mariadb) => Some(false),
+            None if self.port == 5432 => Some(true),
+            None if self.port == 3306 => Some(false),
+            None => None,
+        }
+    }
+}
+
 /// Where the config file is: `--config`/`IAMDB_CONFIG` (clap folds both into `explicit`),
 /// else `<config dir>/iamdb/config.toml`.
 pub fn path(explicit: Option<&Path>) -> Result<(PathBuf, bool)> {

@@ -11,6 +11,7 @@ pub mod cache;
 pub mod cli;
 pub mod clients;
 pub mod cmd;
+pub mod complete;
 pub mod config;
 pub mod credentials;
 pub mod endpoint;

@@ -1,6 +1,7 @@
 use clap::Parser;
 
 fn main() {
+    iamdb::complete::answer_if_asked();
     let cli = iamdb::cli::Cli::parse();
     iamdb::logging::init(cli.verbose);
     if let Err(err) = iamdb::cmd::run(cli) {

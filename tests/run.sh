@@ -25,6 +25,8 @@ command -v mariadb >/dev/null || need+=(mariadb-client)
 [ -f /usr/include/security/pam_modules.h ] || need+=(libpam0g-dev)
 # The shells that run shell/ and `iamdb shell-init`, and shellcheck.
 for sh in dash zsh fish shellcheck; do command -v "$sh" >/dev/null || need+=("$sh"); done
+# bash-completion, which loads shell/completions/iamdb.bash the way users' shells do.
+[ -f /usr/share/bash-completion/bash_completion ] || need+=(bash-completion)
 command -v openssl >/dev/null || need+=(openssl)
 command -v cc >/dev/null || need+=(gcc)
 if [ ${#need[@]} -gt 0 ]; then

@@ -132,16 +132,43 @@ fn shellcheck_passes_on_every_script() {
     }
     let sb = Sandbox::new("shellcheck").with_env_keys();
     sb.write_config("[profiles.a]\nengine = \"postgres\"\nhost = \"h\"\nuser = \"u\"\n[profiles.\"b-2.x\"]\nengine = \"mysql\"\nhost = \"h\"\nuser = \"u\"\n");
-    for script in ["psql-iam", "mysql-iam"] {
-        let path = support(&format!("../../shell/{script}"));
-        let run = Run::from(
-            std::process::Command::new("shellcheck")
-                .arg(&path)
-                .output()
-                .unwrap(),
-        );
-        assert_eq!(run.code, 0, "{script}: {}", run.stdout);
+    // Every POSIX or bash file in shell/: by shebang, by extension, or (the shell-init
+    // template) by name. fish and zsh files are not shellcheck's to judge.
+    let mut checked = Vec::new();
+    let mut dirs = vec![support("../../shell")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let posix = text.starts_with("#!/bin/sh") || text.starts_with("#!/usr/bin/env sh");
+            let bash = text.starts_with("#!/usr/bin/env bash")
+                || name.ends_with(".bash")
+                || name.ends_with(".sh");
+            if !posix && !bash {
+                continue;
+            }
+            let run = Run::from(
+                std::process::Command::new("shellcheck")
+                    .args(["-s", if bash { "bash" } else { "sh" }])
+                    .arg(&path)
+                    .output()
+                    .unwrap(),
+            );
+            assert_eq!(run.code, 0, "{}: {}", path.display(), run.stdout);
+            checked.push(name);
+        }
     }
+    checked.sort();
+    assert_eq!(
+        checked,
+        ["bash.sh", "iamdb.bash", "mysql-iam", "psql-iam"],
+        "the files shellcheck looked at"
+    );
     let init = sb.run(&["shell-init", "bash"]).ok().stdout;
     assert!(init.contains("mysql-b-2.x()"), "{init}");
     let mut child = std::process::Command::new("shellcheck")

@@ -11,20 +11,9 @@ use std::process::Command;
 use crate::ca;
 use crate::cli::{ClientArgs, ExecArgs};
 use crate::clients::postgres;
-use crate::config::{Config, Engine, Profile, Settings};
+use crate::config::{Config, Profile, Settings};
 use crate::error::{Error, Result};
 use crate::provider::{self, CacheMode};
-
-/// Which kind of database a profile is: its engine, else what its port says.
-pub(crate) fn is_postgres(p: &Profile) -> Option<bool> {
-    match p.engine {
-        Some(Engine::Postgres) => Some(true),
-        Some(Engine::Mysql | Engine::Mariadb) => Some(false),
-        None if p.port == 5432 => Some(true),
-        None if p.port == 3306 => Some(false),
-        None => None,
-    }
-}
 
 /// The profile, checked to be of the kind a command needs.
 pub(crate) fn profile_of_kind(
@@ -40,7 +29,7 @@ pub(crate) fn profile_of_kind(
     } else {
         "a MySQL or MariaDB"
     };
-    match (is_postgres(&profile), profile.engine) {
+    match (profile.is_postgres(), profile.engine) {
         (Some(k), _) if k == postgres => Ok(profile),
         (Some(_), Some(other)) => Err(Error::usage(format!(
             "profile '{name}' is a {other} profile; {what} needs {kind} one"
@@ -108,7 +97,7 @@ pub fn run(config_path: Option<&Path>, args: ExecArgs) -> Result<()> {
     cmd.args(rest.iter().map(OsString::from));
     // Kept open (and so readable through /dev/fd) until the program replaces iamdb.
     let _option_file;
-    match is_postgres(&profile) {
+    match profile.is_postgres() {
         Some(true) => {
             cmd.envs(libpq_env(&profile)?);
         }

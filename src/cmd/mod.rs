@@ -31,6 +31,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::ShellInit { shell } => shell::init(config, shell),
         Command::Refresh { watch } => refresh::run(config, watch),
         Command::Man { dir } => man::write(&dir),
+        Command::Completions { shell } => print(&crate::complete::script(shell)?),
     }
 }
 
