@@ -28,6 +28,11 @@ for sh in dash zsh fish shellcheck; do command -v "$sh" >/dev/null || need+=("$s
 # bash-completion, which loads shell/completions/iamdb.bash the way users' shells do.
 [ -f /usr/share/bash-completion/bash_completion ] || need+=(bash-completion)
 command -v openssl >/dev/null || need+=(openssl)
+# The package checks: rpm lists the RPM's files, man reads the installed pages, and
+# systemd-analyze verifies the user unit.
+command -v rpm >/dev/null || need+=(rpm)
+command -v man >/dev/null || need+=(man-db)
+command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v cc >/dev/null || need+=(gcc)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing ${need[*]}"
@@ -46,6 +51,20 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --all-targets --quiet -- -D warnings
+
+# The packages, from a release build: tests/packaging.rs checks them (and, under CI=true,
+# installs the .deb with dpkg -i and removes it again).
+echo "== packages (cargo deb, cargo generate-rpm)"
+command -v cargo-deb >/dev/null || cargo install --locked --quiet cargo-deb
+command -v cargo-generate-rpm >/dev/null || cargo install --locked --quiet cargo-generate-rpm
+rm -rf target/debian target/generate-rpm
+cargo deb --quiet
+cargo generate-rpm
+IAMDB_DEB=$(ls target/debian/iamdb_*.deb)
+IAMDB_RPM=$(ls target/generate-rpm/iamdb-*.rpm)
+export IAMDB_DEB IAMDB_RPM
+echo "$IAMDB_DEB"
+echo "$IAMDB_RPM"
 
 echo "== cargo test"
 log=$(mktemp)
