@@ -95,6 +95,19 @@ pub enum Command {
         #[arg(value_enum)]
         shell: InitShell,
     },
+    /// Decode a token (from stdin, or the argument) and say what is wrong with it: expired,
+    /// truncated, signed in the future, for the wrong host, region or service. Never shows the
+    /// signature or the session token; exits 6 when the token cannot log in.
+    #[command(
+        after_help = "Examples:\n  iamdb token prod | iamdb inspect\n  iamdb inspect --format json < token.txt\n\nA token on the command line is visible to other users in `ps`; prefer stdin."
+    )]
+    Inspect {
+        /// The token, or `-` for stdin [default: stdin].
+        #[arg(value_name = "TOKEN")]
+        token: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Print the Tab-completion script for a shell (profile names complete too).
     #[command(
         after_help = "Examples:\n  source <(iamdb completions bash)     # in ~/.bashrc, or save it as\n                                       # ~/.local/share/bash-completion/completions/iamdb\n  iamdb completions zsh > ~/.zfunc/_iamdb   # a directory in $fpath, before compinit\n  iamdb completions fish > ~/.config/fish/completions/iamdb.fish"

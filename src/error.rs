@@ -17,6 +17,8 @@ pub enum Kind {
     Credentials = 4,
     /// The token cache could not be read, written or cleared.
     Cache = 5,
+    /// A check found a problem: `inspect` a token that cannot log in (the report says why).
+    Check = 6,
 }
 
 #[derive(Debug)]
@@ -68,6 +70,7 @@ impl Error {
             3 => Kind::Config,
             4 => Kind::Credentials,
             5 => Kind::Cache,
+            6 => Kind::Check,
             _ => Kind::Internal,
         };
         Error {

@@ -17,6 +17,7 @@ pub mod credentials;
 pub mod endpoint;
 pub mod error;
 pub mod fsutil;
+pub mod inspect;
 pub mod logging;
 pub mod provider;
 pub mod sdk;

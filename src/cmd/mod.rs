@@ -2,6 +2,7 @@
 
 mod cache;
 mod exec;
+mod inspect;
 mod man;
 mod mysql;
 mod pgpass;
@@ -31,6 +32,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::ShellInit { shell } => shell::init(config, shell),
         Command::Refresh { watch } => refresh::run(config, watch),
         Command::Man { dir } => man::write(&dir),
+        Command::Inspect { token, format } => inspect::run(token, format),
         Command::Completions { shell } => print(&crate::complete::script(shell)?),
     }
 }

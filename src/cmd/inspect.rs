@@ -1,0 +1,52 @@
+//! `iamdb inspect [TOKEN | -]`: the report of `crate::inspect`, for a person or as JSON.
+
+use std::io::Read;
+
+use serde_json::json;
+
+use crate::cli::Format;
+use crate::error::{Error, Kind, Result};
+use crate::inspect;
+
+/// Longer than any real token (about 1.5 KB with a long session token), short enough that
+/// `iamdb inspect < /dev/zero` ends.
+const MAX_INPUT: u64 = 64 * 1024;
+
+pub fn run(token: Option<String>, format: Format) -> Result<()> {
+    let text = match token.as_deref() {
+        Some(t) if t != "-" => t.to_string(),
+        _ => {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .take(MAX_INPUT + 1)
+                .read_to_end(&mut buf)
+                .map_err(|e| Error::usage(format!("cannot read the token from stdin: {e}")))?;
+            if buf.len() as u64 > MAX_INPUT {
+                return Err(Error::usage(format!(
+                    "stdin holds more than {} KiB: that is not a token",
+                    MAX_INPUT / 1024
+                )));
+            }
+            String::from_utf8_lossy(&buf).into_owned()
+        }
+    };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let report = inspect::inspect(&text, now);
+    match format {
+        Format::Text => super::print(&inspect::render(&report))?,
+        Format::Json => {
+            let mut doc = serde_json::to_value(&report)
+                .map_err(|e| Error::internal(format!("inspect report: {e}")))?;
+            doc["usable"] = json!(report.usable());
+            let at = |t: Option<i64>| t.map(|t| super::rfc3339(t.max(0) as u64));
+            doc["signed_at"] = json!(at(report.signed_at));
+            doc["expires_at"] = json!(at(report.expires_at));
+            super::print(&format!("{doc}\n"))?;
+        }
+    }
+    if report.usable() {
+        Ok(())
+    } else {
+        Err(Error::reported(Kind::Check as i32))
+    }
+}

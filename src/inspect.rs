@@ -1,0 +1,506 @@
+//! `iamdb inspect`: what a token says about itself, and what is wrong with it.
+//!
+//! Every failed IAM login looks the same from the client ("PAM authentication failed",
+//! "Access denied"); the token alone often tells why: expired, cut short by an unescaped
+//! `.pgpass` line, signed for a tunnel instead of the RDS endpoint, for the wrong region, by a
+//! clock in the future. The parser takes any text (it is fuzzed) and never fails: whatever
+//! cannot be read becomes a problem in the report. The signature and the session token are
+//! never part of the report; the access key id is masked.
+
+use serde::Serialize;
+
+use crate::endpoint;
+use crate::token::TOKEN_LIFETIME;
+
+/// One query parameter, percent-decoded.
+#[derive(Debug, Clone)]
+struct Param {
+    name: String,
+    value: String,
+}
+
+/// What a token says, and what is wrong with it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Report {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub user: Option<String>,
+    pub region: Option<String>,
+    pub service: Option<String>,
+    /// The access key id, first and last four characters only.
+    pub access_key_id: Option<String>,
+    /// "long-term" (AKIA...), "temporary" (ASIA...), or None when the key does not say.
+    pub credentials: Option<&'static str>,
+    /// Whether the token carries a session token (temporary credentials).
+    pub session_token: bool,
+    /// Unix seconds.
+    pub signed_at: Option<i64>,
+    pub expires_at: Option<i64>,
+    /// Seconds until expiry; negative once expired.
+    pub expires_in: Option<i64>,
+    /// Everything that makes the token fail at login, most telling first.
+    pub problems: Vec<String>,
+}
+
+impl Report {
+    /// True when nothing was found wrong.
+    pub fn usable(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// `%XX` decoded; anything that is not a valid escape is kept as it is. Invalid UTF-8 after
+/// decoding is replaced, so the report is always text.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push(h << 4 | l);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
+}
+
+/// `AKIAIOSFODNN7EXAMPLE` -> `AKIA…MPLE`; short ids are masked whole.
+fn mask(key: &str) -> String {
+    let chars: Vec<char> = key.chars().collect();
+    if chars.len() < 12 {
+        return "…".to_string();
+    }
+    let head: String = chars[..4].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}…{tail}")
+}
+
+/// `20261121T100000Z` as Unix seconds.
+fn amz_date(s: &str) -> Option<i64> {
+    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    time::PrimitiveDateTime::parse(s, format)
+        .ok()
+        .map(|t| t.assume_utc().unix_timestamp())
+}
+
+/// Reads `token` as of `now` (Unix seconds).
+pub fn inspect(token: &str, now: i64) -> Report {
+    let mut problems = Vec::new();
+    let mut token = token.trim();
+    if let Some(rest) = token
+        .strip_prefix("https://")
+        .or_else(|| token.strip_prefix("http://"))
+    {
+        problems.push(
+            "the token starts with a URL scheme; RDS expects it without (`host:port/?Action=...`)"
+                .to_string(),
+        );
+        token = rest;
+    }
+    let (authority, query) = match token.split_once("/?") {
+        Some((a, q)) => (a, Some(q)),
+        None => (token.split('/').next().unwrap_or(""), None),
+    };
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) => (h, p.parse::<u16>().ok()),
+        None => (authority, None),
+    };
+    let host = (!host.is_empty()).then(|| host.to_string());
+
+    let params: Vec<Param> = query
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (n, v) = p.split_once('=').unwrap_or((p, ""));
+            Param {
+                name: percent_decode(n),
+                value: percent_decode(v),
+            }
+        })
+        .collect();
+    let get = |name: &str| {
+        params
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| p.value.as_str())
+    };
+
+    if query.is_none() {
+        problems.push(if token.is_empty() {
+            "empty input: no token".to_string()
+        } else if !token.contains(':') && !token.contains('?') {
+            "truncated: only a host name is left. An unescaped `:` in a .pgpass line cuts a token \
+             there; `iamdb pgpass sync` writes it escaped"
+                .to_string()
+        } else {
+            "truncated or not a token: no `/?` query after host:port".to_string()
+        });
+    } else if port.is_none() {
+        problems.push("no port after the host name (`host:port/?...`)".to_string());
+    }
+
+    // The credential scope: AKID/yyyymmdd/region/service/aws4_request.
+    let credential = get("X-Amz-Credential").unwrap_or("");
+    let scope: Vec<&str> = credential.split('/').collect();
+    let (key, region, service) = if scope.len() == 5 {
+        (Some(scope[0]), Some(scope[2]), Some(scope[3]))
+    } else {
+        (scope.first().copied().filter(|k| !k.is_empty()), None, None)
+    };
+    let signed_at = get("X-Amz-Date").and_then(amz_date);
+    let expires = get("X-Amz-Expires").map(|e| e.parse::<i64>());
+    let signature = get("X-Amz-Signature");
+    let session_token = get("X-Amz-Security-Token").is_some_and(|t| !t.is_empty());
+    let user = get("DBUser").map(str::to_string);
+
+    if query.is_some() {
+        match get("Action") {
+            Some("connect") => {}
+            Some(other) => problems.push(format!(
+                "not an RDS IAM token: Action is {other:?}, not \"connect\""
+            )),
+            None => problems.push("not an RDS IAM token: no Action=connect".to_string()),
+        }
+        if user.as_deref().is_none_or(str::is_empty) {
+            problems.push("no DBUser: the token names no database user".to_string());
+        }
+        if scope.len() != 5 || scope[4] != "aws4_request" {
+            problems.push(
+                "truncated or malformed: X-Amz-Credential is not KEY/DATE/REGION/SERVICE/aws4_request"
+                    .to_string(),
+            );
+        }
+        if let Some(s) = service
+            && s != "rds-db"
+        {
+            problems.push(format!(
+                "not an RDS IAM token: signed for service {s:?}, not \"rds-db\""
+            ));
+        }
+        if get("X-Amz-Algorithm") != Some("AWS4-HMAC-SHA256") {
+            problems.push("X-Amz-Algorithm is missing or not AWS4-HMAC-SHA256".to_string());
+        }
+        if get("X-Amz-SignedHeaders") != Some("host") {
+            problems.push("X-Amz-SignedHeaders is missing or not \"host\"".to_string());
+        }
+        if get("X-Amz-Date").is_none() {
+            problems.push("no X-Amz-Date: when it was signed is unknown".to_string());
+        } else if signed_at.is_none() {
+            problems.push("X-Amz-Date is not a yyyymmddThhmmssZ time".to_string());
+        }
+        match signature {
+            None => problems.push(
+                "truncated: no X-Amz-Signature (the signature is the last parameter)".to_string(),
+            ),
+            Some(s) if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                problems.push(format!(
+                    "truncated or damaged: the signature has {} characters, not 64 hex digits",
+                    s.len()
+                ))
+            }
+            Some(_) => {}
+        }
+        if key.is_some_and(|k| k.starts_with("ASIA")) && !session_token {
+            problems.push(
+                "temporary credentials (ASIA...) but no X-Amz-Security-Token: the token was cut \
+                 or signed without its session token"
+                    .to_string(),
+            );
+        }
+    }
+
+    let lifetime = match expires {
+        Some(Ok(e)) => {
+            if e > TOKEN_LIFETIME.as_secs() as i64 {
+                problems.push(format!(
+                    "X-Amz-Expires is {e} s: RDS rejects tokens that claim more than {} s",
+                    TOKEN_LIFETIME.as_secs()
+                ));
+            } else if e <= 0 {
+                problems.push(format!("X-Amz-Expires is {e} s: the token never was valid"));
+            }
+            Some(e)
+        }
+        Some(Err(_)) => {
+            problems.push("X-Amz-Expires is not a number".to_string());
+            None
+        }
+        None if query.is_some() => {
+            problems.push("no X-Amz-Expires".to_string());
+            None
+        }
+        None => None,
+    };
+    let expires_at = signed_at
+        .zip(lifetime)
+        .map(|(s, l)| s.saturating_add(l.min(TOKEN_LIFETIME.as_secs() as i64)));
+    let expires_in = expires_at.map(|e| e.saturating_sub(now));
+    if let Some(s) = signed_at
+        && s > now
+    {
+        problems.push(format!(
+            "signed {} in the future: the clock of the machine that made it is ahead (RDS \
+             refuses tokens signed in the future)",
+            duration(s.saturating_sub(now))
+        ));
+    }
+    if let (Some(left), Some(at)) = (expires_in, expires_at)
+        && left <= 0
+    {
+        problems.push(format!("expired {} ago ({})", duration(left), rfc3339(at)));
+    }
+
+    if let Some(h) = host.as_deref() {
+        let lower = h.to_ascii_lowercase();
+        if lower == "localhost" || h.parse::<std::net::IpAddr>().is_ok() {
+            problems.push(format!(
+                "signed for {h}, not for the RDS endpoint name: RDS checks the name the token \
+                 was signed for (through a tunnel, sign for the endpoint and dial the tunnel)"
+            ));
+        } else if let (Some(named), Some(signed)) = (endpoint::region_from_host(h), region)
+            && named != signed
+        {
+            problems.push(format!(
+                "signed for region {signed}, but the endpoint is in {named}"
+            ));
+        }
+    }
+    if let Some(r) = region
+        && !endpoint::is_region_name(r)
+    {
+        problems.push(format!("{r:?} is not an AWS region name"));
+    }
+
+    Report {
+        host,
+        port,
+        user,
+        region: region.map(str::to_string),
+        service: service.map(str::to_string),
+        access_key_id: key.map(mask),
+        credentials: key.and_then(|k| {
+            if k.starts_with("AKIA") {
+                Some("long-term")
+            } else if k.starts_with("ASIA") {
+                Some("temporary")
+            } else {
+                None
+            }
+        }),
+        session_token,
+        signed_at,
+        expires_at,
+        expires_in,
+        problems,
+    }
+}
+
+/// `3h 02m`, `12m 05s`, `40s`: the length of `secs`, whichever its sign.
+pub fn duration(secs: i64) -> String {
+    let s = secs.unsigned_abs();
+    if s >= 86400 {
+        format!("{}d {:02}h", s / 86400, s % 86400 / 3600)
+    } else if s >= 3600 {
+        format!("{}h {:02}m", s / 3600, s % 3600 / 60)
+    } else if s >= 60 {
+        format!("{}m {:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+fn rfc3339(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| unix.to_string())
+}
+
+/// The report as lines for a person.
+pub fn render(r: &Report) -> String {
+    let mut out = String::new();
+    let mut line = |k: &str, v: String| out.push_str(&format!("{k:<12} {v}\n"));
+    let endpoint = match (&r.host, r.port) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.clone(),
+        _ => "-".to_string(),
+    };
+    line("endpoint", endpoint);
+    line("user", r.user.clone().unwrap_or_else(|| "-".into()));
+    line("region", r.region.clone().unwrap_or_else(|| "-".into()));
+    line("service", r.service.clone().unwrap_or_else(|| "-".into()));
+    line(
+        "access key",
+        r.access_key_id.clone().unwrap_or_else(|| "-".into()),
+    );
+    line(
+        "credentials",
+        match (r.credentials, r.session_token) {
+            (Some(kind), true) => format!("{kind}, with a session token"),
+            (Some(kind), false) => kind.to_string(),
+            (None, true) => "with a session token".to_string(),
+            (None, false) => "-".to_string(),
+        },
+    );
+    line("signed at", r.signed_at.map(rfc3339).unwrap_or("-".into()));
+    let expiry = match (r.expires_at, r.expires_in) {
+        (Some(at), Some(left)) if left > 0 => format!("{} (in {})", rfc3339(at), duration(left)),
+        (Some(at), Some(left)) => format!("{} ({} ago)", rfc3339(at), duration(left)),
+        _ => "-".to_string(),
+    };
+    line("expires at", expiry);
+    if r.problems.is_empty() {
+        out.push_str("ok: nothing wrong with this token that it can tell by itself\n");
+    } else {
+        for p in &r.problems {
+            out.push_str(&format!("problem: {p}\n"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_795_255_200; // 2026-11-21T10:00:00Z
+
+    fn token(extra: &str) -> String {
+        format!(
+            "db1.c9akciq32.eu-west-1.rds.amazonaws.com:5432/?Action=connect&DBUser=app%40x\
+             &X-Amz-Algorithm=AWS4-HMAC-SHA256\
+             &X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20261121%2Feu-west-1%2Frds-db%2Faws4_request\
+             &X-Amz-Date=20261121T095500Z&X-Amz-Expires=900&X-Amz-SignedHeaders=host{extra}\
+             &X-Amz-Signature={}",
+            "a".repeat(64)
+        )
+    }
+
+    #[test]
+    fn a_good_token_reads_back() {
+        let r = inspect(&format!("  {}\n", token("")), NOW);
+        assert!(r.usable(), "{:?}", r.problems);
+        assert_eq!(
+            r.host.as_deref(),
+            Some("db1.c9akciq32.eu-west-1.rds.amazonaws.com")
+        );
+        assert_eq!(r.port, Some(5432));
+        assert_eq!(r.user.as_deref(), Some("app@x"));
+        assert_eq!(r.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(r.access_key_id.as_deref(), Some("AKIA…MPLE"));
+        assert_eq!(r.credentials, Some("long-term"));
+        assert_eq!(r.expires_in, Some(600));
+        let text = render(&r);
+        assert!(!text.contains("aaaaaaaa"), "{text}");
+        assert!(!text.contains("IOSFODNN7"), "{text}");
+    }
+
+    #[test]
+    fn each_flaw_is_named() {
+        let cases: &[(String, &str)] = &[
+            (
+                "db1.c9akciq32.eu-west-1.rds.amazonaws.com".into(),
+                "only a host name",
+            ),
+            (token("")[..200].to_string(), "no X-Amz-Signature"),
+            (
+                token("").replace("Expires=900", "Expires=3600"),
+                "rejects tokens",
+            ),
+            (token("").replace("T095500Z", "T110000Z"), "in the future"),
+            (token("").replace("rds-db", "s3"), "not \"rds-db\""),
+            (
+                token("").replace("Action=connect", "Action=GetObject"),
+                "not \"connect\"",
+            ),
+            (
+                token("").replace("T095500Z", "T090000Z"),
+                "expired 45m 00s ago",
+            ),
+            (
+                token("").replace("db1.c9akciq32.eu-west-1.rds.amazonaws.com", "127.0.0.1"),
+                "not for the RDS endpoint",
+            ),
+            (
+                token("").replace("%2Feu-west-1%2F", "%2Fus-east-1%2F"),
+                "endpoint is in eu-west-1",
+            ),
+            (
+                token("").replace("AKIAIOSFODNN7EXAMPLE", "ASIAIOSFODNN7EXAMPLE"),
+                "no X-Amz-Security-Token",
+            ),
+            (format!("https://{}", token("")), "URL scheme"),
+            (String::new(), "empty input"),
+        ];
+        for (t, want) in cases {
+            let r = inspect(t, NOW);
+            assert!(
+                r.problems.iter().any(|p| p.contains(want)),
+                "{want}: {:?}",
+                r.problems
+            );
+        }
+        let with_session = inspect(
+            &token("&X-Amz-Security-Token=FQoGZXIvYXdzE%2Fsecret").replace("AKIA", "ASIA"),
+            NOW,
+        );
+        assert!(with_session.usable(), "{:?}", with_session.problems);
+        assert!(with_session.session_token);
+        assert!(!render(&with_session).contains("FQoG"));
+    }
+
+    /// A small deterministic fuzzer: truncations, byte flips and insertions of the
+    /// characters that matter to the parser, over a good token. Nothing may panic.
+    #[test]
+    fn never_panics_on_mangled_tokens() {
+        let base = token("&X-Amz-Security-Token=abc%2Fdef").into_bytes();
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for cut in 0..=base.len() {
+            let _ = inspect(&String::from_utf8_lossy(&base[..cut]), NOW);
+        }
+        let specials = b"%&=/?:+ \x00\xff\xc3T0Z9-";
+        for _ in 0..20_000 {
+            let mut t = base.clone();
+            for _ in 0..(next() % 6 + 1) {
+                let pos = (next() as usize) % (t.len() + 1);
+                match next() % 3 {
+                    0 if pos < t.len() => t[pos] = specials[(next() as usize) % specials.len()],
+                    1 => t.insert(pos, specials[(next() as usize) % specials.len()]),
+                    _ => t.truncate(pos),
+                }
+            }
+            let r = inspect(&String::from_utf8_lossy(&t), NOW);
+            let _ = render(&r);
+        }
+        let good = token("");
+        for extreme in [
+            good.replace("20261121T095500Z", "99991231T235959Z"),
+            good.replace("20261121T095500Z", "00000101T000000Z"),
+            good.replace("Expires=900", "Expires=-9223372036854775808"),
+            good.replace("Expires=900", "Expires=9223372036854775807"),
+            good.replace("5432", "99999999999"),
+        ] {
+            let _ = render(&inspect(&extreme, NOW));
+        }
+    }
+}
