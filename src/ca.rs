@@ -18,9 +18,14 @@ pub fn bundle_path() -> Result<PathBuf> {
 
 /// The installed bundle, written (atomically) when missing or different from the embedded one.
 pub fn installed_bundle() -> Result<PathBuf> {
+    install().map(|(path, _)| path)
+}
+
+/// Installs the embedded bundle unless the file already holds it; says whether it wrote.
+pub fn install() -> Result<(PathBuf, bool)> {
     let path = bundle_path()?;
     if std::fs::read(&path).is_ok_and(|have| have == RDS_BUNDLE) {
-        return Ok(path);
+        return Ok((path, false));
     }
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
@@ -28,7 +33,15 @@ pub fn installed_bundle() -> Result<PathBuf> {
     }
     fsutil::write_atomic(&path, RDS_BUNDLE, 0o644)
         .map_err(|e| Error::internal(format!("cannot write {}: {e}", path.display())))?;
-    Ok(path)
+    Ok((path, true))
+}
+
+/// How many PEM certificates a bundle holds.
+pub fn certificate_count(pem: &[u8]) -> usize {
+    String::from_utf8_lossy(pem)
+        .lines()
+        .filter(|l| l.trim() == "-----BEGIN CERTIFICATE-----")
+        .count()
 }
 
 /// The CA file clients verify the server with: the profile's `ssl_ca`, else the RDS bundle.

@@ -108,6 +108,10 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// The Amazon RDS CA bundle that profiles without `ssl_ca` verify the server with
+    /// (embedded in iamdb, installed as a file for the clients).
+    #[command(subcommand)]
+    Ca(CaCommand),
     /// Print the Tab-completion script for a shell (profile names complete too).
     #[command(
         after_help = "Examples:\n  source <(iamdb completions bash)     # in ~/.bashrc, or save it as\n                                       # ~/.local/share/bash-completion/completions/iamdb\n  iamdb completions zsh > ~/.zfunc/_iamdb   # a directory in $fpath, before compinit\n  iamdb completions fish > ~/.config/fish/completions/iamdb.fish"
@@ -148,6 +152,14 @@ impl CompletionShell {
             Self::Powershell => "powershell",
         }
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CaCommand {
+    /// Print where the installed bundle is (whether or not it is there yet).
+    Path,
+    /// Write the embedded bundle to that path (0644, atomically), or confirm it is current.
+    Install,
 }
 
 #[derive(Debug, Subcommand)]

@@ -33,7 +33,28 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Refresh { watch } => refresh::run(config, watch),
         Command::Man { dir } => man::write(&dir),
         Command::Inspect { token, format } => inspect::run(token, format),
+        Command::Ca(cmd) => ca(cmd),
         Command::Completions { shell } => print(&crate::complete::script(shell)?),
+    }
+}
+
+fn ca(cmd: crate::cli::CaCommand) -> Result<()> {
+    use crate::cli::CaCommand;
+    match cmd {
+        CaCommand::Path => print(&format!("{}\n", crate::ca::bundle_path()?.display())),
+        CaCommand::Install => {
+            let (path, written) = crate::ca::install()?;
+            let certs = crate::ca::certificate_count(crate::ca::RDS_BUNDLE);
+            let what = if written {
+                "installed"
+            } else {
+                "already current:"
+            };
+            print(&format!(
+                "{what} {} ({certs} certificates)\n",
+                path.display()
+            ))
+        }
     }
 }
 
