@@ -1,5 +1,6 @@
 //! One module per command: parse what clap gave, call the library, print.
 
+mod ca;
 mod cache;
 mod exec;
 mod inspect;
@@ -33,28 +34,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Refresh { watch } => refresh::run(config, watch),
         Command::Man { dir } => man::write(&dir),
         Command::Inspect { token, format } => inspect::run(token, format),
-        Command::Ca(cmd) => ca(cmd),
+        Command::Ca(cmd) => ca::run(cmd),
         Command::Completions { shell } => print(&crate::complete::script(shell)?),
-    }
-}
-
-fn ca(cmd: crate::cli::CaCommand) -> Result<()> {
-    use crate::cli::CaCommand;
-    match cmd {
-        CaCommand::Path => print(&format!("{}\n", crate::ca::bundle_path()?.display())),
-        CaCommand::Install => {
-            let (path, written) = crate::ca::install()?;
-            let certs = crate::ca::certificate_count(crate::ca::RDS_BUNDLE);
-            let what = if written {
-                "installed"
-            } else {
-                "already current:"
-            };
-            print(&format!(
-                "{what} {} ({certs} certificates)\n",
-                path.display()
-            ))
-        }
     }
 }
 
