@@ -142,18 +142,6 @@ pub enum CompletionShell {
     Powershell,
 }
 
-impl CompletionShell {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Bash => "bash",
-            Self::Zsh => "zsh",
-            Self::Fish => "fish",
-            Self::Elvish => "elvish",
-            Self::Powershell => "powershell",
-        }
-    }
-}
-
 #[derive(Debug, Subcommand)]
 pub enum CaCommand {
     /// Print where the installed bundle is (whether or not it is there yet).

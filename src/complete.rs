@@ -65,7 +65,10 @@ pub fn command() -> clap::Command {
 
 /// The script that registers iamdb's completion in `shell`.
 pub fn script(shell: CompletionShell) -> Result<String> {
-    let name = shell.name();
+    let name = clap::ValueEnum::to_possible_value(&shell)
+        .map(|v| v.get_name().to_owned())
+        .ok_or_else(|| Error::internal("a completion shell without a name"))?;
+    let name = name.as_str();
     let shells = Shells::builtins();
     let completer = shells
         .completer(name)

@@ -320,7 +320,8 @@ pub fn duration(secs: i64) -> String {
     }
 }
 
-fn rfc3339(unix: i64) -> String {
+/// Unix seconds as RFC 3339 (`2026-11-21T10:15:00Z`); out of range, the number itself.
+pub fn rfc3339(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix)
         .ok()
         .and_then(|t| {

@@ -5,28 +5,15 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::Stdio;
-
 use common::*;
 
 const HOST: &str = "db1.c9akciq32.eu-west-1.rds.amazonaws.com";
 
 fn inspect(sb: &Sandbox, token: &str, args: &[&str]) -> Run {
-    let mut child = sb
-        .iamdb(&[&["inspect"], args].concat())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(token.as_bytes())
-        .unwrap();
-    Run::from(child.wait_with_output().unwrap())
+    Run::with_input(
+        &mut sb.iamdb(&[&["inspect"], args].concat()),
+        token.as_bytes(),
+    )
 }
 
 fn make(sb: &Sandbox, at: &str) -> String {

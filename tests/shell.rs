@@ -171,23 +171,9 @@ fn shellcheck_passes_on_every_script() {
     );
     let init = sb.run(&["shell-init", "bash"]).ok().stdout;
     assert!(init.contains("mysql-b-2.x()"), "{init}");
-    let mut child = std::process::Command::new("shellcheck")
-        .args(["-s", "bash", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(init.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
+    let run = Run::with_input(
+        std::process::Command::new("shellcheck").args(["-s", "bash", "-"]),
+        init.as_bytes(),
     );
+    assert_eq!(run.code, 0, "{}", run.stdout);
 }

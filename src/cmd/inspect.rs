@@ -38,7 +38,7 @@ pub fn run(token: Option<String>, format: Format) -> Result<()> {
             let mut doc = serde_json::to_value(&report)
                 .map_err(|e| Error::internal(format!("inspect report: {e}")))?;
             doc["usable"] = json!(report.usable());
-            let at = |t: Option<i64>| t.map(|t| super::rfc3339(t.max(0) as u64));
+            let at = |t: Option<i64>| t.map(|t| inspect::rfc3339(t.max(0)));
             doc["signed_at"] = json!(at(report.signed_at));
             doc["expires_at"] = json!(at(report.expires_at));
             super::print(&format!("{doc}\n"))?;

@@ -50,11 +50,5 @@ pub(crate) fn print(text: &str) -> Result<()> {
 }
 
 pub(crate) fn rfc3339(unix: u64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(i64::try_from(unix).unwrap_or(i64::MAX))
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
+    crate::inspect::rfc3339(i64::try_from(unix).unwrap_or(i64::MAX))
 }

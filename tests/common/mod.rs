@@ -215,6 +215,19 @@ impl From<Output> for Run {
 }
 
 impl Run {
+    /// Runs `cmd` with `input` on its stdin and collects what it printed.
+    pub fn with_input(cmd: &mut Command, input: &[u8]) -> Run {
+        use std::io::Write;
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        Run::from(child.wait_with_output().unwrap())
+    }
+
     #[track_caller]
     pub fn ok(self) -> Run {
         assert_eq!(
@@ -371,27 +384,15 @@ pub fn botocore_tokens(instant: &str, cases: &[BotoCase<'_>]) -> Vec<String> {
             })
         })
         .collect();
-    let mut child = Command::new("faketime")
-        .args(["-f", instant])
-        .arg("python3")
-        .arg(support("botocore_tokens.py"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    serde_json::to_writer(child.stdin.take().unwrap(), &input).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "botocore failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = Run::with_input(
+        Command::new("faketime")
+            .args(["-f", instant])
+            .arg("python3")
+            .arg(support("botocore_tokens.py")),
+        &serde_json::to_vec(&input).unwrap(),
     );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(String::from)
-        .collect()
+    assert_eq!(out.code, 0, "botocore failed: {}", out.stderr);
+    out.stdout.lines().map(String::from).collect()
 }
 
 /// A loopback stub of the EC2 instance metadata service (IMDSv2) or the ECS container
