@@ -177,13 +177,23 @@ pub fn resolve(
     need_region: bool,
     sts_region: Option<&str>,
 ) -> Result<(Resolved, Option<Region>)> {
+    resolve_with(aws_profile, need_region, sts_region, false)
+}
+
+/// [`resolve`], with the helper's errors returned rather than printed when `quiet`.
+pub fn resolve_with(
+    aws_profile: Option<&str>,
+    need_region: bool,
+    sts_region: Option<&str>,
+    quiet: bool,
+) -> Result<(Resolved, Option<Region>)> {
     let env_region = env_region();
     if let Some(resolved) = from_env(aws_profile)?
         && (!need_region || env_region.is_some())
     {
         return Ok((resolved, if need_region { env_region } else { None }));
     }
-    run_helper(aws_profile, need_region, sts_region)
+    run_helper(aws_profile, need_region, sts_region, quiet)
 }
 
 /// What the helper prints: the `credential_process` JSON document, plus where the
@@ -288,30 +298,57 @@ fn run_helper(
     aws_profile: Option<&str>,
     need_region: bool,
     sts_region: Option<&str>,
+    quiet: bool,
 ) -> Result<(Resolved, Option<Region>)> {
-    let path = helper_path()?;
-    let mut cmd = Command::new(&path);
+    let mut args = Vec::new();
     if let Some(p) = aws_profile {
-        cmd.args(["--aws-profile", p]);
+        args.extend(["--aws-profile".to_string(), p.to_string()]);
     }
     if need_region {
-        cmd.arg("--need-region");
+        args.push("--need-region".into());
     }
     if let Some(r) = sts_region {
-        cmd.args(["--sts-region", r]);
+        args.extend(["--sts-region".to_string(), r.to_string()]);
     }
+    tracing::debug!("resolving AWS credentials through the helper");
+    let out = call_helper(&args, quiet)?;
+    let doc: HelperOutput = serde_json::from_slice(&out).map_err(|e| {
+        Error::internal(format!(
+            "iamdb-credentials printed something that is not its credentials document ({e})"
+        ))
+    })?;
+    doc.into_resolved()
+}
+
+/// Runs the `iamdb-credentials` helper with `args` (and -v as iamdb got it) and returns what it
+/// printed on stdout. Secrets come back on the pipe, never on a command line. The helper's
+/// errors and logs go straight to our stderr; with `quiet`, its error comes back as the
+/// returned Error instead (`doctor` reports it as a failed check).
+pub fn call_helper(args: &[String], quiet: bool) -> Result<Vec<u8>> {
+    let path = helper_path()?;
+    let mut cmd = Command::new(&path);
+    cmd.args(args);
     for _ in 0..crate::logging::verbosity() {
         cmd.arg("-v");
     }
-    tracing::debug!(helper = %path.display(), "resolving AWS credentials through the helper");
-    // Credentials come back on a pipe, never on a command line; the helper's own errors and
-    // logs go straight to our stderr.
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(if quiet {
+            Stdio::piped()
+        } else {
+            Stdio::inherit()
+        })
         .spawn()
         .map_err(|e| Error::internal(format!("cannot run {}: {e}", path.display())))?;
+    // Drain stderr on its own thread so that neither pipe can fill up and stall the helper.
+    let stderr = child.stderr.take().map(|mut e| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = e.read_to_string(&mut text);
+            text
+        })
+    });
     let mut out = Vec::new();
     if let Some(mut stdout) = child.stdout.take() {
         stdout
@@ -321,16 +358,41 @@ fn run_helper(
     let status = child
         .wait()
         .map_err(|e| Error::internal(format!("waiting for {}: {e}", path.display())))?;
+    let stderr = stderr.and_then(|t| t.join().ok()).unwrap_or_default();
     if !status.success() {
-        return Err(Error::reported(status.code().unwrap_or(1)));
+        let code = status.code().unwrap_or(1);
+        if !quiet {
+            return Err(Error::reported(code));
+        }
+        return Err(helper_error(code, &stderr));
     }
-    let doc: HelperOutput = serde_json::from_slice(&out).map_err(|e| {
-        Error::internal(format!(
-            "{} printed something that is not its credentials document ({e})",
-            path.display()
-        ))
-    })?;
-    doc.into_resolved()
+    Ok(out)
+}
+
+/// The helper's printed error (`iamdb: error: MESSAGE` and an optional `  hint: HINT` line) as
+/// an Error of the kind its exit code names.
+fn helper_error(code: i32, stderr: &str) -> Error {
+    let mut message = String::new();
+    let mut hint = None;
+    for line in stderr.lines() {
+        if let Some(m) = line.strip_prefix("iamdb: error: ") {
+            message = m.to_string();
+        } else if let Some(h) = line.trim_start().strip_prefix("hint: ") {
+            hint = Some(h.to_string());
+        }
+    }
+    if message.is_empty() {
+        message = match stderr.lines().rfind(|l| !l.trim().is_empty()) {
+            Some(l) => l.trim().to_string(),
+            None => format!("iamdb-credentials failed with exit code {code}"),
+        };
+    }
+    let kind = Error::reported(code).kind;
+    let err = Error::new(kind, message);
+    match hint {
+        Some(h) => err.hint(h),
+        None => err,
+    }
 }
 
 /// Fails when the credentials have already expired: signing works offline, so expired

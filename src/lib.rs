@@ -3,9 +3,11 @@
 //!
 //! The binary is a thin layer over this library (`cmd`); the modules are named after what
 //! they own: `config` (the TOML file), `endpoint` (what a host name says), `token` (signing),
-//! `credentials` (AWS, light), `sdk` (aws-config, for the `iamdb-credentials` helper only),
-//! `cache` (the keyring stores) and `provider` (putting them together).
+//! `credentials` (AWS, light), `sdk`, `aws_api` and `tls` (aws-config, the AWS SDK and rustls, for
+//! the `iamdb-credentials` helper only), `cache` (the keyring stores), `provider` (putting them
+//! together), `inspect`, `setup` and `doctor` (explaining the AWS side).
 
+pub mod aws_api;
 pub mod ca;
 pub mod cache;
 pub mod cli;
@@ -21,4 +23,6 @@ pub mod inspect;
 pub mod logging;
 pub mod provider;
 pub mod sdk;
+pub mod setup;
+pub mod tls;
 pub mod token;

@@ -49,7 +49,7 @@ pub fn resolve(
     })
 }
 
-async fn resolve_async(
+pub(crate) async fn resolve_async(
     aws_profile: Option<&str>,
     need_region: bool,
     sts_region: Option<&str>,

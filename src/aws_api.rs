@@ -1,0 +1,303 @@
+//! The AWS API calls behind `iamdb doctor` and `iamdb setup --lookup`: STS GetCallerIdentity
+//! (who signs, and the time AWS reports) and RDS DescribeDBInstances / DescribeDBClusters /
+//! DescribeDBProxies (which resource an endpoint belongs to). Only the `iamdb-credentials`
+//! helper links this module, like `sdk`. Every call has short timeouts and at most two
+//! attempts: a diagnosis must answer in seconds, not hang.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::setup::Kind;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What STS says about the caller.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Identity {
+    pub account: String,
+    pub arn: String,
+    pub user_id: String,
+    /// The time in STS's `Date` header, Unix seconds, when it sent one.
+    pub server_time: Option<i64>,
+    /// Where the credentials came from, and when they expire (RFC 3339).
+    pub source: String,
+    pub expiration: Option<String>,
+}
+
+/// The RDS resource an endpoint belongs to.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Resource {
+    pub kind: Kind,
+    /// The instance or cluster identifier, or the proxy name.
+    pub identifier: String,
+    /// `db-...`, `cluster-...` (an Aurora instance's cluster's) or `prx-...`.
+    pub resource_id: String,
+    pub engine: Option<String>,
+    /// Whether IAM database authentication is on, when RDS says.
+    pub iam_enabled: Option<bool>,
+    /// For an Aurora instance: IAM is granted on its cluster, named here.
+    pub via_instance: Option<String>,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::internal(format!("cannot start the async runtime: {e}")))
+}
+
+/// SDK config with the credentials iamdb would sign with, the given region, endpoint
+/// overrides (`AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL_RDS`, profile `endpoint_url`) and short
+/// timeouts.
+async fn sdk_config(
+    aws_profile: Option<&str>,
+    region: &str,
+) -> Result<(aws_config::SdkConfig, crate::credentials::Resolved)> {
+    let (resolved, _) = crate::sdk::resolve_async(
+        aws_profile,
+        false,
+        Some(region),
+        crate::credentials::env_region(),
+    )
+    .await?;
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(aws_config::Region::new(region.to_string()))
+        .credentials_provider(SharedCredentialsProvider::new(resolved.credentials.clone()))
+        .retry_config(RetryConfig::standard().with_max_attempts(2))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                .operation_timeout(OPERATION_TIMEOUT)
+                .build(),
+        );
+    if let Some(p) = aws_profile {
+        loader = loader.profile_name(p);
+    }
+    Ok((loader.load().await, resolved))
+}
+
+fn api_error(what: &str, e: &dyn std::error::Error) -> Error {
+    let text = DisplayErrorContext(e).to_string().replace('\n', " ");
+    Error::credentials(format!("{what} failed: {text}"))
+}
+
+/// Remembers the `Date` header of the last response.
+#[derive(Debug, Default, Clone)]
+struct DateHeader(Arc<Mutex<Option<String>>>);
+
+impl Intercept for DateHeader {
+    fn name(&self) -> &'static str {
+        "iamdb-date-header"
+    }
+
+    fn read_after_transmit(
+        &self,
+        context: &BeforeDeserializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(date) = context.response().headers().get("date")
+            && let Ok(mut slot) = self.0.lock()
+        {
+            *slot = Some(date.to_string());
+        }
+        Ok(())
+    }
+}
+
+/// An HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`) as Unix seconds.
+pub fn parse_http_date(text: &str) -> Option<i64> {
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    time::PrimitiveDateTime::parse(text.trim(), format)
+        .ok()
+        .map(|t| t.assume_utc().unix_timestamp())
+}
+
+/// STS GetCallerIdentity with the profile's credentials.
+pub fn identity(aws_profile: Option<&str>, region: &str) -> Result<Identity> {
+    runtime()?.block_on(async {
+        let (conf, resolved) = sdk_config(aws_profile, region).await?;
+        let date = DateHeader::default();
+        let out = aws_sdk_sts::Client::new(&conf)
+            .get_caller_identity()
+            .customize()
+            .interceptor(date.clone())
+            .send()
+            .await
+            .map_err(|e| {
+                api_error("STS GetCallerIdentity", &e)
+                    .hint("the credentials were refused or STS is unreachable; check them with `aws sts get-caller-identity`")
+            })?;
+        let server_time = date
+            .0
+            .lock()
+            .ok()
+            .and_then(|d| d.as_deref().and_then(parse_http_date));
+        Ok(Identity {
+            account: out.account().unwrap_or_default().to_string(),
+            arn: out.arn().unwrap_or_default().to_string(),
+            user_id: out.user_id().unwrap_or_default().to_string(),
+            server_time,
+            source: resolved.source.clone(),
+            expiration: resolved.credentials.expiry().map(crate::credentials::rfc3339),
+        })
+    })
+}
+
+fn same_host(a: Option<&str>, host: &str) -> bool {
+    a.is_some_and(|a| {
+        a.trim_end_matches('.')
+            .eq_ignore_ascii_case(host.trim_end_matches('.'))
+    })
+}
+
+/// The resource behind `host`, found by the identifier its name shows and, failing that, by
+/// reading every instance, cluster and proxy of the region for one whose endpoint it is.
+pub fn lookup(aws_profile: Option<&str>, region: &str, host: &str) -> Result<Resource> {
+    runtime()?.block_on(async {
+        let (conf, _) = sdk_config(aws_profile, region).await?;
+        let rds = aws_sdk_rds::Client::new(&conf);
+        let guess = crate::setup::identifier_from_host(host);
+        let order = match guess.as_ref().map(|g| g.0) {
+            Some(Kind::Cluster) => [Kind::Cluster, Kind::Instance, Kind::Proxy],
+            Some(Kind::Proxy) => [Kind::Proxy, Kind::Instance, Kind::Cluster],
+            _ => [Kind::Instance, Kind::Cluster, Kind::Proxy],
+        };
+        for kind in order {
+            let found = match kind {
+                Kind::Instance => find_instance(&rds, host).await?,
+                Kind::Cluster => find_cluster(&rds, host).await?,
+                Kind::Proxy => find_proxy(&rds, host).await?,
+            };
+            if let Some(found) = found {
+                return Ok(found);
+            }
+        }
+        Err(Error::config(format!(
+            "no RDS instance, Aurora cluster or RDS Proxy in {region} has the endpoint {host}"
+        ))
+        .hint("check the profile's host and region, or give the id with --resource-id"))
+    })
+}
+
+async fn find_instance(rds: &aws_sdk_rds::Client, host: &str) -> Result<Option<Resource>> {
+    let mut pages = rds.describe_db_instances().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| api_error("RDS DescribeDBInstances", &e).hint(
+            "the identity needs rds:DescribeDBInstances, DescribeDBClusters and DescribeDBProxies; or give --resource-id",
+        ))?;
+        for db in page.db_instances() {
+            if !same_host(db.endpoint().and_then(|e| e.address()), host) {
+                continue;
+            }
+            let identifier = db.db_instance_identifier().unwrap_or_default().to_string();
+            if let Some(cluster) = db.db_cluster_identifier() {
+                // Aurora grants IAM on the cluster, whichever instance one dials.
+                let out = rds
+                    .describe_db_clusters()
+                    .db_cluster_identifier(cluster)
+                    .send()
+                    .await
+                    .map_err(|e| api_error("RDS DescribeDBClusters", &e))?;
+                if let Some(c) = out.db_clusters().first() {
+                    return Ok(Some(cluster_resource(c, Some(identifier))));
+                }
+            }
+            return Ok(Some(Resource {
+                kind: Kind::Instance,
+                identifier,
+                resource_id: db.dbi_resource_id().unwrap_or_default().to_string(),
+                engine: db.engine().map(String::from),
+                iam_enabled: db.iam_database_authentication_enabled(),
+                via_instance: None,
+            }));
+        }
+    }
+    Ok(None)
+}
+
+fn cluster_resource(c: &aws_sdk_rds::types::DbCluster, via: Option<String>) -> Resource {
+    Resource {
+        kind: Kind::Cluster,
+        identifier: c.db_cluster_identifier().unwrap_or_default().to_string(),
+        resource_id: c.db_cluster_resource_id().unwrap_or_default().to_string(),
+        engine: c.engine().map(String::from),
+        iam_enabled: c.iam_database_authentication_enabled(),
+        via_instance: via,
+    }
+}
+
+async fn find_cluster(rds: &aws_sdk_rds::Client, host: &str) -> Result<Option<Resource>> {
+    let mut pages = rds.describe_db_clusters().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| api_error("RDS DescribeDBClusters", &e))?;
+        for c in page.db_clusters() {
+            let endpoints = [c.endpoint(), c.reader_endpoint()]
+                .into_iter()
+                .chain(c.custom_endpoints().iter().map(|s| Some(s.as_str())));
+            if endpoints.into_iter().any(|e| same_host(e, host)) {
+                return Ok(Some(cluster_resource(c, None)));
+            }
+        }
+    }
+    Ok(None)
+}
+
+async fn find_proxy(rds: &aws_sdk_rds::Client, host: &str) -> Result<Option<Resource>> {
+    let mut pages = rds.describe_db_proxies().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| api_error("RDS DescribeDBProxies", &e))?;
+        for p in page.db_proxies() {
+            if !same_host(p.endpoint(), host) {
+                continue;
+            }
+            // The proxy's resource id is the last part of its ARN: ...:db-proxy:prx-0123abcd.
+            let arn = p.db_proxy_arn().unwrap_or_default();
+            let resource_id = arn.rsplit(':').next().unwrap_or_default().to_string();
+            let iam = p.default_auth_scheme() == Some("IAM_AUTH")
+                || p.auth().iter().any(|a| {
+                    a.iam_auth()
+                        .is_some_and(|m| m.as_str() == "REQUIRED" || m.as_str() == "ENABLED")
+                });
+            return Ok(Some(Resource {
+                kind: Kind::Proxy,
+                identifier: p.db_proxy_name().unwrap_or_default().to_string(),
+                resource_id,
+                engine: p.engine_family().map(str::to_ascii_lowercase),
+                iam_enabled: Some(iam),
+                via_instance: None,
+            }));
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn http_dates() {
+        assert_eq!(
+            super::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(784111777)
+        );
+        assert_eq!(super::parse_http_date("yesterday"), None);
+    }
+}

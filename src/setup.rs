@@ -1,0 +1,311 @@
+//! What the AWS documentation makes people assemble by hand for IAM database authentication,
+//! made correct for one profile: the IAM policy, the SQL that creates the database user, and
+//! the command that turns IAM authentication on. Pure functions; `cmd::setup` gathers the
+//! account and the resource id and prints.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Engine;
+
+/// The AWS partition a region belongs to, for ARNs.
+pub fn partition(region: &str) -> &'static str {
+    const PREFIXES: &[(&str, &str)] = &[
+        ("us-gov-", "aws-us-gov"),
+        ("cn-", "aws-cn"),
+        ("us-isob-", "aws-iso-b"),
+        ("us-isof-", "aws-iso-f"),
+        ("us-iso-", "aws-iso"),
+        ("eu-isoe-", "aws-iso-e"),
+        ("eusc-", "aws-eusc"),
+    ];
+    PREFIXES
+        .iter()
+        .find(|(prefix, _)| region.starts_with(prefix))
+        .map_or("aws", |(_, p)| p)
+}
+
+/// What IAM authentication is granted on: an instance (`db-`), an Aurora cluster (`cluster-`)
+/// or an RDS Proxy (`prx-`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Instance,
+    Cluster,
+    Proxy,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Instance => "instance",
+            Kind::Cluster => "cluster",
+            Kind::Proxy => "proxy",
+        }
+    }
+}
+
+/// The kind of resource a resource id names, or why it is not one.
+pub fn check_resource_id(id: &str) -> Result<Kind, String> {
+    let (kind, rest) = if let Some(rest) = id.strip_prefix("db-") {
+        (Kind::Instance, rest)
+    } else if let Some(rest) = id.strip_prefix("cluster-") {
+        (Kind::Cluster, rest)
+    } else if let Some(rest) = id.strip_prefix("prx-") {
+        (Kind::Proxy, rest)
+    } else {
+        return Err(format!(
+            "--resource-id {id:?} is not a resource id: it starts with db- (an instance's DbiResourceId), \
+             cluster- (an Aurora cluster's DbClusterResourceId) or prx- (an RDS Proxy's id)"
+        ));
+    };
+    if rest.is_empty() || rest.len() > 64 || !rest.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(format!(
+            "--resource-id {id:?} is not a resource id: after the prefix come only letters and digits \
+             (it is not the instance name; see `aws rds describe-db-instances --query 'DBInstances[].DbiResourceId'`)"
+        ));
+    }
+    Ok(kind)
+}
+
+/// The kind and identifier an RDS endpoint name shows: `NAME.ID.REGION.rds...` is an instance,
+/// `NAME.cluster-ID...` (also `cluster-ro-`, `cluster-custom-`) a cluster, `NAME.proxy-ID...`
+/// a proxy. None for names that are not RDS endpoints (a CNAME, a tunnel's name).
+pub fn identifier_from_host(host: &str) -> Option<(Kind, String)> {
+    crate::endpoint::region_from_host(host)?;
+    let host = host.to_ascii_lowercase();
+    let mut labels = host.split('.');
+    let name = labels.next()?.to_string();
+    let id = labels.next()?;
+    let kind = if id.starts_with("cluster-") {
+        Kind::Cluster
+    } else if id.starts_with("proxy-") {
+        Kind::Proxy
+    } else {
+        Kind::Instance
+    };
+    Some((kind, name))
+}
+
+/// The `rds-db:connect` resource for `user` on `resource_id`. `*`, `?` and `$` in a user name
+/// would act as wildcards or policy variables, so they are written as IAM's literal forms
+/// `${*}`, `${?}` and `${$}`.
+pub fn resource_arn(region: &str, account: &str, resource_id: &str, user: &str) -> String {
+    let mut escaped = String::with_capacity(user.len());
+    for c in user.chars() {
+        match c {
+            '*' => escaped.push_str("${*}"),
+            '?' => escaped.push_str("${?}"),
+            '$' => escaped.push_str("${$}"),
+            c => escaped.push(c),
+        }
+    }
+    format!(
+        "arn:{}:rds-db:{region}:{account}:dbuser:{resource_id}/{escaped}",
+        partition(region)
+    )
+}
+
+/// The identity policy that lets its holder log in as the user.
+pub fn policy(resource_arn: &str) -> serde_json::Value {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Action": "rds-db:connect",
+            "Resource": resource_arn,
+        }]
+    })
+}
+
+/// A MySQL/MariaDB identifier in backquotes (the one quoting no sql_mode changes).
+pub fn mysql_ident(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
+/// A PostgreSQL identifier in double quotes.
+pub fn postgres_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Why a user name cannot be a database user the SQL creates, if it cannot.
+pub fn check_user(engine: Engine, user: &str) -> Result<(), String> {
+    if let Some(c) = user.chars().find(|c| c.is_control()) {
+        return Err(format!(
+            "the user name contains the control character {c:?}; no database client can send it"
+        ));
+    }
+    let max = match engine {
+        Engine::Postgres => 63,
+        Engine::Mysql | Engine::Mariadb => 80,
+    };
+    let len = if engine == Engine::Postgres {
+        user.len()
+    } else {
+        user.chars().count()
+    };
+    if len > max {
+        let unit = if engine == Engine::Postgres {
+            "bytes"
+        } else {
+            "characters"
+        };
+        return Err(format!(
+            "the user name is {len} {unit} long; {} user names have at most {max}",
+            engine.as_str()
+        ));
+    }
+    Ok(())
+}
+
+/// The statements that create `user` as an IAM-authenticated user, and let it connect to
+/// `database` when one is given.
+pub fn sql(engine: Engine, user: &str, database: Option<&str>) -> Vec<String> {
+    match engine {
+        Engine::Postgres => {
+            let u = postgres_ident(user);
+            let mut s = vec![
+                format!("CREATE USER {u} WITH LOGIN;"),
+                format!("GRANT rds_iam TO {u};"),
+            ];
+            if let Some(db) = database {
+                s.push(format!(
+                    "GRANT CONNECT ON DATABASE {} TO {u};",
+                    postgres_ident(db)
+                ));
+            }
+            s
+        }
+        Engine::Mysql | Engine::Mariadb => {
+            let u = format!("{}@`%`", mysql_ident(user));
+            let mut s = vec![format!(
+                "CREATE USER {u} IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS' REQUIRE SSL;"
+            )];
+            if let Some(db) = database {
+                s.push(format!(
+                    "GRANT ALL PRIVILEGES ON {}.* TO {u};",
+                    mysql_ident(db)
+                ));
+            }
+            s
+        }
+    }
+}
+
+/// The AWS CLI command that turns IAM authentication on for the resource.
+pub fn enable_command(kind: Kind, identifier: &str, region: &str) -> String {
+    let id = shell_word(identifier);
+    match kind {
+        Kind::Instance => format!(
+            "aws rds modify-db-instance --db-instance-identifier {id} --enable-iam-database-authentication --apply-immediately --region {region}"
+        ),
+        Kind::Cluster => format!(
+            "aws rds modify-db-cluster --db-cluster-identifier {id} --enable-iam-database-authentication --apply-immediately --region {region}"
+        ),
+        Kind::Proxy => format!(
+            "aws rds modify-db-proxy --db-proxy-name {id} --default-auth-scheme IAM_AUTH --require-tls --region {region}"
+        ),
+    }
+}
+
+/// `word` as one shell word: bare when it is plain, else in single quotes.
+pub fn shell_word(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.,/:=@+".contains(&b))
+    {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partitions_from_regions() {
+        for (region, want) in [
+            ("us-east-1", "aws"),
+            ("eu-central-2", "aws"),
+            ("cn-northwest-1", "aws-cn"),
+            ("us-gov-west-1", "aws-us-gov"),
+            ("us-iso-east-1", "aws-iso"),
+            ("us-isob-east-1", "aws-iso-b"),
+            ("us-isof-south-1", "aws-iso-f"),
+            ("eu-isoe-west-1", "aws-iso-e"),
+            ("eusc-de-east-1", "aws-eusc"),
+        ] {
+            assert_eq!(partition(region), want, "{region}");
+        }
+    }
+
+    #[test]
+    fn resource_ids_and_endpoint_shapes() {
+        assert_eq!(
+            check_resource_id("db-ABCDEFGHIJKL01234"),
+            Ok(Kind::Instance)
+        );
+        assert_eq!(
+            check_resource_id("cluster-ABCDEFGHIJKL0"),
+            Ok(Kind::Cluster)
+        );
+        assert_eq!(check_resource_id("prx-0123456789abcdef0"), Ok(Kind::Proxy));
+        for bad in ["mydb", "db-", "db-ab/cd", "cluster-a b", "prx-x*", "DB-ABC"] {
+            assert!(check_resource_id(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            identifier_from_host("mydb.c9akciq32.us-east-1.rds.amazonaws.com"),
+            Some((Kind::Instance, "mydb".into()))
+        );
+        assert_eq!(
+            identifier_from_host("Orders.cluster-ro-c9akciq32.eu-west-1.rds.amazonaws.com"),
+            Some((Kind::Cluster, "orders".into()))
+        );
+        assert_eq!(
+            identifier_from_host("edge.proxy-c9akciq32.eu-west-1.rds.amazonaws.com"),
+            Some((Kind::Proxy, "edge".into()))
+        );
+        assert_eq!(identifier_from_host("db.internal.example.com"), None);
+    }
+
+    #[test]
+    fn arns_keep_wildcards_literal() {
+        assert_eq!(
+            resource_arn("cn-north-1", "123456789012", "db-ABC", "jane_doe"),
+            "arn:aws-cn:rds-db:cn-north-1:123456789012:dbuser:db-ABC/jane_doe"
+        );
+        assert_eq!(
+            resource_arn("us-east-1", "123456789012", "prx-0a", "a*b?c$d"),
+            "arn:aws:rds-db:us-east-1:123456789012:dbuser:prx-0a/a${*}b${?}c${$}d"
+        );
+    }
+
+    #[test]
+    fn sql_quotes_any_name() {
+        assert_eq!(
+            sql(Engine::Postgres, "a\"b", Some("shop")),
+            [
+                "CREATE USER \"a\"\"b\" WITH LOGIN;",
+                "GRANT rds_iam TO \"a\"\"b\";",
+                "GRANT CONNECT ON DATABASE \"shop\" TO \"a\"\"b\";"
+            ]
+        );
+        assert_eq!(
+            sql(Engine::Mysql, "it`s'; DROP", None),
+            [
+                "CREATE USER `it``s'; DROP`@`%` IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS' REQUIRE SSL;"
+            ]
+        );
+        assert!(check_user(Engine::Postgres, "line\nbreak").is_err());
+        assert!(check_user(Engine::Postgres, &"x".repeat(64)).is_err());
+        assert!(check_user(Engine::Mariadb, &"é".repeat(80)).is_ok());
+    }
+
+    #[test]
+    fn shell_words() {
+        assert_eq!(shell_word("mydb-1"), "mydb-1");
+        assert_eq!(shell_word("it's $(x)"), "'it'\\''s $(x)'");
+    }
+}
