@@ -2,7 +2,7 @@
 //! RDS Proxy uses), embedded in the binary and installed as a file for clients that need a
 //! path. Used for every profile without `ssl_ca`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::fsutil;
@@ -16,24 +16,81 @@ pub fn bundle_path() -> Result<PathBuf> {
         .ok_or_else(|| Error::config("cannot find the data directory (HOME is not set)"))
 }
 
-/// The installed bundle, written (atomically) when missing or different from the embedded one.
+/// Where AWS publishes the current bundle (`iamdb ca update` downloads it).
+pub const RDS_BUNDLE_URL: &str =
+    "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem";
+
+/// Beside a bundle that `ca update` downloaded: where from and when. While it is there, the
+/// downloaded bundle is kept even though it differs from the embedded one.
+fn marker_path(bundle: &Path) -> PathBuf {
+    bundle.with_file_name("rds-ca-bundle.source")
+}
+
+/// The installed bundle for the clients: a downloaded one (`ca update`) as it is, else the
+/// embedded one, written (atomically) when missing or different.
 pub fn installed_bundle() -> Result<PathBuf> {
+    let path = bundle_path()?;
+    if marker_path(&path).is_file()
+        && std::fs::read(&path).is_ok_and(|have| certificate_count(&have) > 0)
+    {
+        return Ok(path);
+    }
     install().map(|(path, _)| path)
 }
 
 /// Installs the embedded bundle unless the file already holds it; says whether it wrote.
+/// A downloaded bundle is replaced too: this is how to go back to the embedded one.
 pub fn install() -> Result<(PathBuf, bool)> {
     let path = bundle_path()?;
-    if std::fs::read(&path).is_ok_and(|have| have == RDS_BUNDLE) {
+    let marker = marker_path(&path);
+    if std::fs::read(&path).is_ok_and(|have| have == RDS_BUNDLE) && !marker.exists() {
         return Ok((path, false));
     }
+    write(&path, RDS_BUNDLE, None)?;
+    Ok((path, true))
+}
+
+/// Replaces the installed bundle with `pem`, downloaded from `url`.
+pub fn install_downloaded(pem: &[u8], url: &str, now_unix: i64) -> Result<PathBuf> {
+    let path = bundle_path()?;
+    write(
+        &path,
+        pem,
+        Some(format!("{url}\n{}\n", crate::inspect::rfc3339(now_unix))),
+    )?;
+    Ok(path)
+}
+
+fn write(path: &Path, pem: &[u8], source: Option<String>) -> Result<()> {
+    let fail = |what: &Path, e: std::io::Error| {
+        Error::internal(format!("cannot write {}: {e}", what.display()))
+    };
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::internal(format!("cannot create {}: {e}", dir.display())))?;
     }
-    fsutil::write_atomic(&path, RDS_BUNDLE, 0o644)
-        .map_err(|e| Error::internal(format!("cannot write {}: {e}", path.display())))?;
-    Ok((path, true))
+    let _lock = fsutil::lock_parent(path).map_err(|e| fail(path, e))?;
+    let marker = marker_path(path);
+    fsutil::write_atomic(path, pem, 0o644).map_err(|e| fail(path, e))?;
+    match source {
+        Some(text) => {
+            fsutil::write_atomic(&marker, text.as_bytes(), 0o644).map_err(|e| fail(&marker, e))
+        }
+        None => match std::fs::remove_file(&marker) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(fail(&marker, e)),
+            _ => Ok(()),
+        },
+    }
+}
+
+/// Where the installed bundle came from: `Some((url, when))` for a downloaded one.
+pub fn downloaded_from() -> Option<(String, String)> {
+    let text = std::fs::read_to_string(marker_path(&bundle_path().ok()?)).ok()?;
+    let mut lines = text.lines();
+    Some((
+        lines.next()?.to_string(),
+        lines.next().unwrap_or_default().to_string(),
+    ))
 }
 
 /// How many PEM certificates a bundle holds.

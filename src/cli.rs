@@ -17,7 +17,7 @@ use crate::config::Engine;
 (byte for byte what `aws rds generate-db-auth-token` prints), keeps it in the OS keyring until \
 shortly before it expires, and hands it to the database clients you already use.",
     after_help = "Exit codes: 0 ok, 1 internal error, 2 usage error, 3 config error, \
-4 AWS credential error, 5 cache error."
+4 AWS credential error, 5 cache error, 6 a check failed (doctor, inspect, ca update)."
 )]
 pub struct Cli {
     /// Config file to read instead of $XDG_CONFIG_HOME/iamdb/config.toml.
@@ -124,6 +124,49 @@ pub enum Command {
     /// $PGSERVICEFILE), for `psql service=PROFILE` after `iamdb pgpass sync`.
     #[command(subcommand)]
     Pgservice(PgserviceCommand),
+    /// Check, in order, everything between you and an IAM login, and say how to fix what
+    /// fails: config, region, AWS credentials, identity (STS), clock, DNS, TCP, TLS against the
+    /// CA bundle, cache, client programs, synced files. Exits 6 when a check fails.
+    #[command(
+        after_help = "Examples:\n  iamdb doctor prod\n  iamdb doctor            # every profile, or just AWS credentials when there is none\n  iamdb doctor prod --format json | jq '.profiles[0].checks[] | select(.status == \"fail\")'\n\nNetwork steps time out after a few seconds each."
+    )]
+    Doctor(DoctorArgs),
+    /// Print what AWS needs for a profile's IAM login: the IAM policy granting rds-db:connect,
+    /// the SQL that creates the database user, and the command that turns IAM authentication on.
+    #[command(
+        after_help = "Examples:\n  iamdb setup prod --lookup                  # the resource id through the RDS API\n  iamdb setup prod --resource-id db-ABCDEFGHIJKLMNOPQRSTUVWXY0\n  iamdb setup prod --lookup --format json | jq .policy > policy.json"
+    )]
+    Setup(SetupArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Profile to check [default: every profile in the config file].
+    #[arg(value_name = "PROFILE", add = complete::any_profile())]
+    pub profile: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("resource").required(true).args(["resource_id", "lookup"])))]
+pub struct SetupArgs {
+    /// Profile name from the config file.
+    #[arg(value_name = "PROFILE", add = complete::any_profile())]
+    pub profile: String,
+    /// The resource the policy grants: an instance's DbiResourceId (db-...), an Aurora
+    /// cluster's DbClusterResourceId (cluster-...) or an RDS Proxy's id (prx-...).
+    #[arg(long, value_name = "ID")]
+    pub resource_id: Option<String>,
+    /// Find the resource id through the RDS API (DescribeDBInstances, DescribeDBClusters,
+    /// DescribeDBProxies) from the profile's host.
+    #[arg(long, conflicts_with = "resource_id")]
+    pub lookup: bool,
+    /// The AWS account id for the policy [default: the account STS names for your credentials].
+    #[arg(long, value_name = "ACCOUNT")]
+    pub account: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -148,6 +191,14 @@ pub enum CaCommand {
     Path,
     /// Write the embedded bundle to that path (0644, atomically), or confirm it is current.
     Install,
+    /// Download the current bundle from AWS, check that every certificate in it parses, and
+    /// replace the installed file atomically. Kept until `iamdb ca install` puts the embedded
+    /// one back.
+    Update {
+        /// Where to download it from.
+        #[arg(long, value_name = "URL", default_value = crate::ca::RDS_BUNDLE_URL)]
+        url: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -273,7 +324,7 @@ pub struct TokenArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// The token alone, then a newline.
+    /// For people (`token`: the token alone, then a newline).
     Text,
     /// One JSON object.
     Json,

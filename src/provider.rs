@@ -37,20 +37,25 @@ pub struct Issued {
 /// the one in the host name. A profile region that contradicts the host gets a warning, since
 /// such a token fails only at login.
 pub fn static_region(profile: &Profile) -> Option<Region> {
-    let from_host = endpoint::region_from_host(&profile.host);
-    match (&profile.region, from_host) {
-        (Some(r), host_region) => {
-            if let Some(h) = host_region.filter(|h| h != r) {
-                eprintln!(
-                    "iamdb: warning: signing for region {r}, but {} is in {h}; the database will refuse the token",
-                    profile.host
-                );
-            }
-            Some(Region {
-                name: r.clone(),
-                source: "profile or --region".into(),
-            })
-        }
+    let region = static_region_quiet(profile);
+    if let (Some(r), Some(h)) = (&region, endpoint::region_from_host(&profile.host))
+        && r.name != h
+    {
+        eprintln!(
+            "iamdb: warning: signing for region {}, but {} is in {h}; the database will refuse the token",
+            r.name, profile.host
+        );
+    }
+    region
+}
+
+/// [`static_region`] without the warning (`doctor` reports the mismatch as a failed check).
+pub fn static_region_quiet(profile: &Profile) -> Option<Region> {
+    match (&profile.region, endpoint::region_from_host(&profile.host)) {
+        (Some(r), _) => Some(Region {
+            name: r.clone(),
+            source: "profile or --region".into(),
+        }),
         (None, Some(h)) => Some(Region {
             name: h,
             source: "the host name".into(),

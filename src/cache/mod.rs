@@ -85,7 +85,7 @@ impl Backend {
         }
     }
 
-    fn describe(self) -> &'static str {
+    pub fn describe(self) -> &'static str {
         match self {
             Backend::Keyutils => "the kernel keyring",
             Backend::SecretService => "the Secret Service",
@@ -439,6 +439,50 @@ pub fn clear(profile: Option<&str>) -> Result<(usize, Vec<String>)> {
         )));
     }
     Ok((removed, notes))
+}
+
+/// What `doctor` learns by using the cache as a token lookup would: the store that took a
+/// probe entry (written, read back, deleted), and why each store before it was passed over.
+pub fn probe(choice: Choice) -> (std::result::Result<Backend, String>, Vec<String>) {
+    let name = format!("{PREFIX}doctor-probe:{}", std::process::id());
+    let value = format!("iamdb doctor probe {}", unix(SystemTime::now()));
+    let mut skipped = Vec::new();
+    for backend in Backend::chain(choice) {
+        let attempt = open(backend).and_then(|store| {
+            store.put(&name, value.as_bytes(), Duration::from_secs(60))?;
+            let back = store.get(&name);
+            let deleted = store.delete(&name);
+            match back? {
+                Some(b) if b == value.as_bytes() => {}
+                Some(_) => {
+                    return Err(StoreError::Unusable(
+                        "the probe read back different bytes".into(),
+                    ));
+                }
+                None => {
+                    return Err(StoreError::Unusable(
+                        "the probe was not there when read back".into(),
+                    ));
+                }
+            }
+            if !deleted? {
+                return Err(StoreError::Unusable(
+                    "the probe could not be deleted".into(),
+                ));
+            }
+            Ok(())
+        });
+        match attempt {
+            Ok(()) => return (Ok(backend), skipped),
+            Err(StoreError::Unusable(why)) => {
+                skipped.push(format!("{}: {why}", backend.describe()))
+            }
+        }
+    }
+    (
+        Err("no cache store works; every token is signed anew".into()),
+        skipped,
+    )
 }
 
 /// The entry name for a profile (or `-` for an ad-hoc endpoint) and a digest of everything

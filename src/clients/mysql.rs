@@ -38,6 +38,26 @@ pub fn quote(value: &str) -> String {
     out
 }
 
+/// The `password=` value of option group `[group]` in an option-file text, unquoted.
+pub fn group_password(text: &str, group: &str) -> Option<String> {
+    let header = format!("[{group}]");
+    let mut lines = text.lines().map(str::trim);
+    lines.find(|l| *l == header)?;
+    let value = lines
+        .take_while(|l| !l.starts_with('['))
+        .find_map(|l| l.strip_prefix("password="))?;
+    let inner = value.strip_prefix('"')?.strip_suffix('"')?;
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.extend(chars.next()),
+            c => out.push(c),
+        }
+    }
+    Some(out)
+}
+
 /// What TLS checks a connection gets, for the user to know.
 pub fn verification(p: &Profile, flavour: Flavour) -> Option<String> {
     let through = p.connect_host.as_deref()?;
@@ -102,6 +122,25 @@ mod tests {
             refresh_margin: 120,
             cache: None,
         }
+    }
+
+    #[test]
+    fn passwords_read_back_from_groups() {
+        let ca = Path::new("/ca.pem");
+        let mut text = option_group("client_a", &profile(false), "t\"o\\k", ca, Flavour::Mariadb);
+        text.push_str(&option_group(
+            "client_b",
+            &profile(true),
+            "other",
+            ca,
+            Flavour::Mysql,
+        ));
+        assert_eq!(
+            group_password(&text, "client_a").as_deref(),
+            Some("t\"o\\k")
+        );
+        assert_eq!(group_password(&text, "client_b").as_deref(), Some("other"));
+        assert_eq!(group_password(&text, "client_c"), None);
     }
 
     #[test]

@@ -59,6 +59,23 @@ pub fn pgpass_profiles(text: &str) -> Vec<String> {
     out
 }
 
+/// The token iamdb's block of a `.pgpass` text holds for `profile`, unescaped.
+pub fn pgpass_token(text: &str, profile: &str) -> Option<String> {
+    let mut lines = text.lines().map(|l| l.trim_end_matches('\r'));
+    lines.find(|l| l.strip_prefix(ENTRY_PREFIX) == Some(profile))?;
+    let line = lines.next()?;
+    let mut fields = vec![String::new()];
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => fields.last_mut()?.extend(chars.next()),
+            ':' => fields.push(String::new()),
+            c => fields.last_mut()?.push(c),
+        }
+    }
+    (fields.len() == 5).then(|| fields.pop()).flatten()
+}
+
 /// Rewrites iamdb's block in a `.pgpass` text. `updates` maps profile names to their new line
 /// (None removes the profile); profiles not named keep their lines. An empty block is
 /// removed. Everything outside the block is kept as it was.
@@ -241,6 +258,17 @@ pub fn libpq_env(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_read_back_from_the_block() {
+        let token = "h:5432/?Action=connect&X=a\\b:c";
+        let text = update_pgpass(
+            "other:1:*:u:pw\n",
+            &upd(&[("prod", Some(&format!("h:5432:*:u:{}", escape(token))))]),
+        );
+        assert_eq!(pgpass_token(&text, "prod").as_deref(), Some(token));
+        assert_eq!(pgpass_token(&text, "dev"), None);
+    }
 
     #[test]
     fn fields_are_escaped() {

@@ -1,4 +1,5 @@
-//! `iamdb ca path|install`: where the Amazon RDS CA bundle lives, and writing it there.
+//! `iamdb ca path|install|update`: where the Amazon RDS CA bundle lives, writing the embedded
+//! one there, and replacing it with the one AWS publishes now.
 
 use crate::ca;
 use crate::cli::CaCommand;
@@ -17,6 +18,26 @@ pub fn run(cmd: CaCommand) -> Result<()> {
             };
             super::print(&format!(
                 "{what} {} ({certs} certificates)\n",
+                path.display()
+            ))
+        }
+        CaCommand::Update { url } => {
+            // The helper downloads (rustls, the system's CAs) and checks that every
+            // certificate parses; iamdb writes the file.
+            let pem = crate::credentials::call_helper(
+                &[
+                    "fetch".into(),
+                    "--certificates".into(),
+                    "--url".into(),
+                    url.clone(),
+                ],
+                true,
+            )?;
+            let certs = ca::certificate_count(&pem);
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            let path = ca::install_downloaded(&pem, &url, now)?;
+            super::print(&format!(
+                "updated {} ({certs} certificates from {url})\n",
                 path.display()
             ))
         }

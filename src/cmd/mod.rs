@@ -2,6 +2,7 @@
 
 mod ca;
 mod cache;
+mod doctor;
 mod exec;
 mod inspect;
 mod man;
@@ -9,6 +10,7 @@ mod mysql;
 mod pgpass;
 mod profile;
 mod refresh;
+mod setup;
 mod shell;
 mod token;
 
@@ -36,6 +38,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Inspect { token, format } => inspect::run(token, format),
         Command::Ca(cmd) => ca::run(cmd),
         Command::Completions { shell } => print(&crate::complete::script(shell)?),
+        Command::Doctor(args) => doctor::run(config, args),
+        Command::Setup(args) => setup::run(config, args),
     }
 }
 

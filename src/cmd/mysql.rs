@@ -111,7 +111,7 @@ pub fn mycnf(config_path: Option<&Path>, args: MycnfArgs) -> Result<()> {
 }
 
 /// iamdb's own option file: `<config dir>/iamdb/my.cnf`, 0600, all groups its own.
-fn tokens_file() -> Result<PathBuf> {
+pub(crate) fn tokens_file() -> Result<PathBuf> {
     dirs::config_dir()
         .map(|d| d.join("iamdb").join("my.cnf"))
         .ok_or_else(|| Error::config("cannot find the config directory (HOME is not set)"))
