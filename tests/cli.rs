@@ -392,12 +392,13 @@ fn json_output_has_every_field() {
         ])
         .ok()
         .json();
-    let keys: Vec<&str> = doc
+    let mut keys: Vec<&str> = doc
         .as_object()
         .unwrap()
         .keys()
         .map(String::as_str)
         .collect();
+    keys.sort_unstable();
     assert_eq!(
         keys,
         [

@@ -152,7 +152,7 @@ fn diagnose(r: &mut Report, config: &Result<Config>, name: Option<&str>) {
     let profile = match config {
         Err(e) => {
             r.error("config", e);
-            None
+            return skip_rest(r, "needs a valid config file");
         }
         Ok(c) => match name {
             None => {
@@ -215,6 +215,7 @@ fn diagnose(r: &mut Report, config: &Result<Config>, name: Option<&str>) {
         },
         (Some(reg), None) => r.pass("region", format!("{} (from {})", reg.name, reg.source)),
         (None, _) if resolved.is_err() => r.skip("region", "needs AWS config, read with the credentials"),
+        (None, None) => r.skip("region", "no profile, and no region in AWS_REGION or AWS config (STS is asked in us-east-1)"),
         (None, _) => r.fail(
             "region",
             "no region: the host is not an RDS endpoint name, and neither the profile, AWS_REGION nor AWS config name one",

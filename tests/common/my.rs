@@ -16,7 +16,7 @@ pub struct My {
     pub port: u16,
     pub ca: PathBuf,
     pub log: PathBuf,
-    pam_service: String,
+    pub pam_service: String,
 }
 
 pub fn available() -> bool {

@@ -30,7 +30,7 @@ pub struct Pg {
     pub port: u16,
     pub ca: PathBuf,
     pub log: PathBuf,
-    pam_service: String,
+    pub pam_service: String,
 }
 
 fn bin(name: &str) -> String {

@@ -1,0 +1,395 @@
+//! `iamdb setup`: the resource id looked up in moto's RDS, the account from moto's STS, the
+//! policy accepted by moto's IAM, and the SQL run on the real test servers, where the user it
+//! creates then logs in with an iamdb token.
+
+mod common;
+
+use common::*;
+
+fn moto_env(sb: &mut Sandbox, moto: u16) {
+    let url = format!("http://127.0.0.1:{moto}");
+    sb.set("AWS_ENDPOINT_URL_STS", &url)
+        .set("AWS_ENDPOINT_URL_RDS", &url);
+}
+
+fn fixtures(moto: u16, suffix: &str) -> serde_json::Value {
+    let out = std::process::Command::new("python3")
+        .arg(support("rds_fixtures.py"))
+        .arg(format!("http://127.0.0.1:{moto}"))
+        .args(["eu-west-1", suffix])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// moto's IAM validates a policy document the way IAM does (version, effect, action, ARN).
+fn iam_accepts(moto: u16, name: &str, policy: &serde_json::Value) {
+    let out = Run::with_input(
+        std::process::Command::new("python3").args([
+            "-c",
+            "import sys, boto3\n\
+             iam = boto3.client('iam', endpoint_url=sys.argv[1], region_name='us-east-1',\n\
+                 aws_access_key_id='AKIAIOSFODNN7EXAMPLE', aws_secret_access_key='x')\n\
+             iam.create_policy(PolicyName=sys.argv[2], PolicyDocument=sys.stdin.read())",
+            &format!("http://127.0.0.1:{moto}"),
+            name,
+        ]),
+        policy.to_string().as_bytes(),
+    );
+    assert_eq!(out.code, 0, "IAM refused the policy: {}", out.stderr);
+}
+
+#[test]
+fn lookup_finds_instances_clusters_and_proxies_through_the_rds_api() {
+    if !require("python3") {
+        return;
+    }
+    let moto = moto();
+    let truth = fixtures(moto, "lk");
+    let mut sb = Sandbox::new("setup-lookup").with_env_keys();
+    moto_env(&mut sb, moto);
+    let user = "jane*$?";
+    let mut config = String::new();
+    for (name, key, engine) in [
+        ("inst", "instance", "postgres"),
+        ("reader", "cluster", "mysql"),
+        ("member", "member", "mysql"),
+        ("proxy", "proxy", "postgres"),
+    ] {
+        config.push_str(&format!(
+            "[profiles.{name}]\nengine = \"{engine}\"\nhost = \"{}\"\nuser = \"{user}\"\n",
+            truth[key]["host"].as_str().unwrap()
+        ));
+    }
+    config.push_str("[profiles.lost]\nengine = \"postgres\"\nhost = \"gone.c9akciq32.eu-west-1.rds.amazonaws.com\"\nuser = \"x\"\n");
+    sb.write_config(&config);
+
+    let setup = |profile: &str| -> serde_json::Value {
+        serde_json::from_str(
+            &sb.run(&["setup", profile, "--lookup", "--format", "json"])
+                .ok()
+                .stdout,
+        )
+        .unwrap()
+    };
+    let escaped_user = "jane${*}${$}${?}";
+    for (profile, key, kind, enable) in [
+        (
+            "inst",
+            "instance",
+            "instance",
+            "modify-db-instance --db-instance-identifier",
+        ),
+        (
+            "reader",
+            "cluster",
+            "cluster",
+            "modify-db-cluster --db-cluster-identifier",
+        ),
+        (
+            "member",
+            "cluster",
+            "cluster",
+            "modify-db-cluster --db-cluster-identifier",
+        ),
+        ("proxy", "proxy", "proxy", "modify-db-proxy --db-proxy-name"),
+    ] {
+        let doc = setup(profile);
+        let rid = truth[key]["resource_id"].as_str().unwrap();
+        let id = truth[key]["id"].as_str().unwrap();
+        assert_eq!(doc["account"], "123456789012", "{profile}: {doc}");
+        assert_eq!(doc["resource"]["kind"], kind, "{profile}: {doc}");
+        assert_eq!(doc["resource"]["resource_id"], rid, "{profile}: {doc}");
+        assert_eq!(doc["resource"]["identifier"], id, "{profile}: {doc}");
+        let arn = format!("arn:aws:rds-db:eu-west-1:123456789012:dbuser:{rid}/{escaped_user}");
+        assert_eq!(doc["resource_arn"], arn.as_str());
+        assert_eq!(doc["policy"]["Statement"][0]["Resource"], arn.as_str());
+        assert_eq!(doc["policy"]["Statement"][0]["Action"], "rds-db:connect");
+        assert_eq!(
+            doc["enable_iam"],
+            format!(
+                "aws rds {enable} {id} {}--region eu-west-1",
+                match kind {
+                    "proxy" => "--default-auth-scheme IAM_AUTH --require-tls ",
+                    _ => "--enable-iam-database-authentication --apply-immediately ",
+                }
+            )
+            .as_str()
+        );
+        iam_accepts(moto, &format!("iamdb-{profile}"), &doc["policy"]);
+    }
+    // Aurora grants IAM on the cluster: the instance endpoint leads there.
+    assert_eq!(
+        setup("member")["resource"]["via_instance"],
+        truth["member"]["id"]
+    );
+    assert_eq!(setup("inst")["resource"]["iam_enabled"], true);
+    assert_eq!(setup("reader")["resource"]["iam_enabled"], false);
+
+    let text = sb.run(&["setup", "reader", "--lookup"]).ok().stdout;
+    assert!(text.contains("(it is OFF now)"), "{text}");
+    assert!(
+        text.contains("IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS' REQUIRE SSL;"),
+        "{text}"
+    );
+
+    let lost = sb.run(&["setup", "lost", "--lookup"]);
+    assert_eq!(lost.code, 3, "{}", lost.stderr);
+    assert!(
+        lost.stderr
+            .contains("no RDS instance, Aurora cluster or RDS Proxy in eu-west-1 has the endpoint gone.c9akciq32.eu-west-1.rds.amazonaws.com"),
+        "{}",
+        lost.stderr
+    );
+
+    // Without --account the account comes from STS; STS down is a clear error, not a hang.
+    sb.set(
+        "AWS_ENDPOINT_URL_STS",
+        format!("http://127.0.0.1:{}", free_port()),
+    );
+    let down = sb.run(&["setup", "inst", "--resource-id", "db-ABC"]);
+    assert_eq!(down.code, 4, "{}", down.stderr);
+    assert!(
+        down.stderr.contains("STS GetCallerIdentity failed"),
+        "{}",
+        down.stderr
+    );
+    let offline = sb
+        .run(&[
+            "setup",
+            "inst",
+            "--resource-id",
+            "db-ABC",
+            "--account",
+            "210987654321",
+            "--format",
+            "json",
+        ])
+        .ok();
+    assert!(
+        offline
+            .stdout
+            .contains("arn:aws:rds-db:eu-west-1:210987654321:dbuser:db-ABC/jane${*}${$}${?}")
+    );
+}
+
+#[test]
+fn arguments_are_checked() {
+    let sb = Sandbox::new("setup-args").with_env_keys();
+    sb.write_config(&format!("[profiles.p]\nengine = \"postgres\"\nhost = \"db.c9akciq32.cn-north-1.rds.amazonaws.com.cn\"\nuser = \"u\"\n\
+                     [profiles.bad]\nengine = \"postgres\"\nhost = \"db.c9akciq32.eu-west-1.rds.amazonaws.com\"\nuser = \"{}\"\n", "x".repeat(64)));
+    let none = sb.run(&["setup", "p"]);
+    assert_eq!(none.code, 2);
+    assert!(
+        none.stderr.contains("--resource-id <ID>|--lookup"),
+        "{}",
+        none.stderr
+    );
+    let name = sb.run(&[
+        "setup",
+        "p",
+        "--resource-id",
+        "mydb",
+        "--account",
+        "123456789012",
+    ]);
+    assert_eq!(name.code, 2);
+    assert!(
+        name.stderr
+            .contains("--resource-id \"mydb\" is not a resource id"),
+        "{}",
+        name.stderr
+    );
+    let account = sb.run(&["setup", "p", "--resource-id", "db-A", "--account", "12345"]);
+    assert_eq!(account.code, 2);
+    assert!(
+        account.stderr.contains("not an AWS account id"),
+        "{}",
+        account.stderr
+    );
+    let bad = sb.run(&[
+        "setup",
+        "bad",
+        "--resource-id",
+        "db-A",
+        "--account",
+        "123456789012",
+    ]);
+    assert_eq!(bad.code, 3);
+    assert!(
+        bad.stderr
+            .contains("the user name is 64 bytes long; postgres user names have at most 63"),
+        "{}",
+        bad.stderr
+    );
+    // China's partition comes from the region.
+    let cn = sb
+        .run(&[
+            "setup",
+            "p",
+            "--resource-id",
+            "cluster-XYZ",
+            "--account",
+            "123456789012",
+        ])
+        .ok()
+        .stdout;
+    assert!(
+        cn.contains("\"arn:aws-cn:rds-db:cn-north-1:123456789012:dbuser:cluster-XYZ/u\""),
+        "{cn}"
+    );
+    assert!(
+        cn.contains("aws rds modify-db-cluster --db-cluster-identifier CLUSTER-ID"),
+        "{cn}"
+    );
+}
+
+/// Names that break naive quoting: quotes of every kind, a statement separator, a shell
+/// substitution, a backslash, non-ASCII.
+const NAMES: &[&str] = &[
+    "O'Brien \"x\"",
+    "a; DROP ROLE rds_iam; --",
+    "$(id) `x` \\n",
+    "ünï cødé",
+];
+
+#[test]
+fn postgres_sql_creates_users_that_log_in_with_iamdb() {
+    if !common::pg::available() {
+        return;
+    }
+    let pg = common::pg::Pg::shared();
+    let sb = Sandbox::new("setup-pg").with_env_keys();
+    let mut config = String::new();
+    for (i, name) in NAMES.iter().enumerate() {
+        let toml_name = name.replace('\\', "\\\\").replace('"', "\\\"");
+        config.push_str(
+            &pg.profile(&format!("u{i}"), "localhost", &toml_name)
+                .replace("connect_host = \"127.0.0.1\"\n", ""),
+        );
+    }
+    sb.write_config(&config);
+    for (i, name) in NAMES.iter().enumerate() {
+        let doc: serde_json::Value = serde_json::from_str(
+            &sb.run(&[
+                "setup",
+                &format!("u{i}"),
+                "--resource-id",
+                "db-ABC",
+                "--account",
+                "123456789012",
+                "--format",
+                "json",
+            ])
+            .ok()
+            .stdout,
+        )
+        .unwrap();
+        assert_eq!(doc["user"], *name);
+        for statement in doc["sql"].as_array().unwrap() {
+            pg.sql(statement.as_str().unwrap());
+        }
+        let member = pg.sql(&format!(
+            "SELECT count(*) FROM pg_auth_members m JOIN pg_roles u ON u.oid = m.member \
+             JOIN pg_roles g ON g.oid = m.roleid WHERE g.rolname = 'rds_iam' AND u.rolname = $q${name}$q$"
+        ));
+        assert_eq!(member.trim(), "1", "{name} is not in rds_iam");
+        let who = sb
+            .run(&[
+                "psql",
+                &format!("u{i}"),
+                "--",
+                "-X",
+                "-tA",
+                "-c",
+                "SELECT current_user",
+            ])
+            .ok()
+            .stdout;
+        assert_eq!(who, format!("{name}\n"));
+        assert!(
+            pg.sql("SELECT count(*) FROM pg_roles WHERE rolname = 'rds_iam'")
+                .trim()
+                == "1"
+        );
+    }
+}
+
+#[test]
+fn mariadb_sql_creates_users_that_require_tls() {
+    if !common::my::available() {
+        return;
+    }
+    let my = common::my::My::shared();
+    let sb = Sandbox::new("setup-my").with_env_keys();
+    let mut config = String::new();
+    for (i, name) in NAMES.iter().enumerate() {
+        let toml_name = name.replace('\\', "\\\\").replace('"', "\\\"");
+        config.push_str(&my.profile(&format!("u{i}"), "localhost", &toml_name, "mariadb"));
+    }
+    sb.write_config(&config);
+    for (i, name) in NAMES.iter().enumerate() {
+        let doc: serde_json::Value = serde_json::from_str(
+            &sb.run(&[
+                "setup",
+                &format!("u{i}"),
+                "--resource-id",
+                "db-ABC",
+                "--account",
+                "123456789012",
+                "--format",
+                "json",
+            ])
+            .ok()
+            .stdout,
+        )
+        .unwrap();
+        let sql: Vec<&str> = doc["sql"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap())
+            .collect();
+        // AWSAuthenticationPlugin exists only on RDS; this server checks tokens through PAM.
+        // Everything else (the quoted account name, REQUIRE SSL, the grant) runs as printed.
+        let plugin = "IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'";
+        assert!(sql[0].contains(plugin), "{}", sql[0]);
+        let create = sql[0].replace(
+            plugin,
+            &format!("IDENTIFIED VIA pam USING '{}'", my.pam_service),
+        );
+        my.sql(&create);
+        for statement in &sql[1..] {
+            my.sql(statement);
+        }
+        let ssl = my.sql(&format!(
+            "SELECT ssl_type FROM mysql.user WHERE user = {} AND host = '%'",
+            mysql_string(name)
+        ));
+        assert_eq!(ssl.trim(), "ANY", "{name}");
+        let who = sb
+            .run(&[
+                "mariadb",
+                &format!("u{i}"),
+                "--",
+                "-N",
+                "-B",
+                "-e",
+                "SELECT CURRENT_USER()",
+            ])
+            .ok()
+            .stdout;
+        assert_eq!(who, format!("{}@%\n", name.replace('\\', "\\\\")));
+    }
+}
+
+/// A MySQL string literal that means `s` under any sql_mode: hex.
+fn mysql_string(s: &str) -> String {
+    let hex: String = s.bytes().map(|b| format!("{b:02X}")).collect();
+    format!("CONVERT(X'{hex}' USING utf8mb4)")
+}
