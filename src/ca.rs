@@ -83,16 +83,6 @@ fn write(path: &Path, pem: &[u8], source: Option<String>) -> Result<()> {
     }
 }
 
-/// Where the installed bundle came from: `Some((url, when))` for a downloaded one.
-pub fn downloaded_from() -> Option<(String, String)> {
-    let text = std::fs::read_to_string(marker_path(&bundle_path().ok()?)).ok()?;
-    let mut lines = text.lines();
-    Some((
-        lines.next()?.to_string(),
-        lines.next().unwrap_or_default().to_string(),
-    ))
-}
-
 /// How many PEM certificates a bundle holds.
 pub fn certificate_count(pem: &[u8]) -> usize {
     String::from_utf8_lossy(pem)

@@ -407,10 +407,8 @@ fn network_checks(r: &mut Report, p: &Profile) {
             );
             a
         }
-        Ok(_) | Err(_) => {
-            let why = resolve(dial, port)
-                .err()
-                .unwrap_or_else(|| "no address".into());
+        other => {
+            let why = other.err().unwrap_or_else(|| "no address".into());
             r.fail(
                 "dns",
                 format!("cannot resolve {dial}{via}: {why}"),
