@@ -369,6 +369,17 @@ pub fn call_helper(args: &[String], quiet: bool) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// [`call_helper`] (quiet) for a subcommand that prints one JSON document of type `T`.
+pub fn call_helper_json<T: serde::de::DeserializeOwned>(args: &[String]) -> Result<T> {
+    let out = call_helper(args, true)?;
+    serde_json::from_slice(&out).map_err(|e| {
+        Error::internal(format!(
+            "iamdb-credentials {} printed an unexpected document: {e}",
+            args.first().map_or("", String::as_str)
+        ))
+    })
+}
+
 /// The helper's printed error (`iamdb: error: MESSAGE` and an optional `  hint: HINT` line) as
 /// an Error of the kind its exit code names.
 fn helper_error(code: i32, stderr: &str) -> Error {

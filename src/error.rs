@@ -91,6 +91,11 @@ impl Error {
         self
     }
 
+    /// The second line, if any.
+    pub fn hint_text(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+
     pub fn message(&self) -> &str {
         &self.message
     }

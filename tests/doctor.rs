@@ -25,6 +25,13 @@ fn check<'a>(doc: &'a Value, profile: usize, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {name} check in {doc}"))
 }
 
+/// A check's `detail` or `fix`.
+fn text<'a>(check: &'a Value, field: &str) -> &'a str {
+    check[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {field} in {check}"))
+}
+
 fn status(doc: &Value, name: &str) -> String {
     check(doc, 0, name)["status"].as_str().unwrap().to_string()
 }
@@ -75,23 +82,13 @@ fn every_check_passes_against_a_working_postgres_setup() {
         assert_eq!(status(&doc, name), "pass", "{name}: {doc}");
     }
     assert_eq!(status(&doc, "files"), "skip");
-    assert!(
-        check(&doc, 0, "identity")["detail"]
-            .as_str()
-            .unwrap()
-            .contains("123456789012")
-    );
+    assert!(text(check(&doc, 0, "identity"), "detail").contains("123456789012"));
     let tls = check(&doc, 0, "tls")["detail"].as_str().unwrap();
     assert!(
         tls.contains("TLS 1.3") && tls.contains(common::pg::RDS_NAME),
         "{tls}"
     );
-    assert!(
-        check(&doc, 0, "client")["detail"]
-            .as_str()
-            .unwrap()
-            .contains("psql (PostgreSQL) 15")
-    );
+    assert!(text(check(&doc, 0, "client"), "detail").contains("psql (PostgreSQL) 15"));
 
     // A synced .pgpass is checked for its mode and its token's expiry.
     sb.run(&["pgpass", "sync", "db"]).ok();
@@ -99,10 +96,7 @@ fn every_check_passes_against_a_working_postgres_setup() {
     let files = check(&doc, 0, "files");
     assert_eq!(files["status"], "pass", "{doc}");
     assert!(
-        files["detail"]
-            .as_str()
-            .unwrap()
-            .contains("token valid for 1"),
+        text(files, "detail").contains("token valid for 1"),
         "{files}"
     );
     let pgpass = sb.home().join(".pgpass");
@@ -111,23 +105,13 @@ fn every_check_passes_against_a_working_postgres_setup() {
     let (run, doc) = doctor(&sb, &["db"]);
     assert_eq!(run.code, 6);
     assert_eq!(status(&doc, "files"), "fail");
-    assert!(
-        check(&doc, 0, "files")["fix"]
-            .as_str()
-            .unwrap()
-            .starts_with("chmod 600")
-    );
+    assert!(text(check(&doc, 0, "files"), "fix").starts_with("chmod 600"));
     std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
     // Sixteen minutes later the synced token has expired and nothing refreshed it.
     let later = sb.run_at("+16m", &["doctor", "db", "--format", "json"]);
     let doc: Value = serde_json::from_str(&later.stdout).unwrap();
     assert_eq!(status(&doc, "files"), "fail", "{doc}");
-    assert!(
-        check(&doc, 0, "files")["fix"]
-            .as_str()
-            .unwrap()
-            .contains("iamdb refresh --watch")
-    );
+    assert!(text(check(&doc, 0, "files"), "fix").contains("iamdb refresh --watch"));
 
     // The text report: one line per check, the summary last, no secrets anywhere.
     let text = sb.run(&["doctor", "db"]).ok();
@@ -178,47 +162,25 @@ fn tls_and_tcp_failures_name_the_cause_and_the_fix() {
 
     let (run, doc) = doctor(&sb, &["right"]);
     assert_eq!(run.code, 0, "{doc}");
-    assert!(
-        check(&doc, 0, "tls")["detail"]
-            .as_str()
-            .unwrap()
-            .contains("certificate valid for localhost")
-    );
-    assert!(
-        check(&doc, 0, "client")["detail"]
-            .as_str()
-            .unwrap()
-            .contains("MariaDB")
-    );
+    assert!(text(check(&doc, 0, "tls"), "detail").contains("certificate valid for localhost"));
+    assert!(text(check(&doc, 0, "client"), "detail").contains("MariaDB"));
 
     let (run, doc) = doctor(&sb, &["wrongca"]);
     assert_eq!(run.code, 6);
     let tls = check(&doc, 0, "tls");
     assert_eq!(tls["status"], "fail");
     assert!(
-        tls["detail"]
-            .as_str()
-            .unwrap()
-            .contains("not signed by a CA in"),
+        text(tls, "detail").contains("not signed by a CA in"),
         "{tls}"
     );
-    assert!(
-        tls["detail"]
-            .as_str()
-            .unwrap()
-            .contains("rds-ca-bundle.pem"),
-        "{tls}"
-    );
-    assert!(tls["fix"].as_str().unwrap().contains("ssl_ca"), "{tls}");
+    assert!(text(tls, "detail").contains("rds-ca-bundle.pem"), "{tls}");
+    assert!(text(tls, "fix").contains("ssl_ca"), "{tls}");
 
     let (_, doc) = doctor(&sb, &["wrongname"]);
     let tls = check(&doc, 0, "tls");
     assert_eq!(tls["status"], "fail");
     assert!(
-        tls["detail"]
-            .as_str()
-            .unwrap()
-            .contains("not valid for db.example.com"),
+        text(tls, "detail").contains("not valid for db.example.com"),
         "{tls}"
     );
 
@@ -227,10 +189,7 @@ fn tls_and_tcp_failures_name_the_cause_and_the_fix() {
     let tcp = check(&doc, 0, "tcp");
     assert_eq!(tcp["status"], "fail");
     assert!(
-        tcp["detail"]
-            .as_str()
-            .unwrap()
-            .contains("nothing is listening"),
+        text(tcp, "detail").contains("nothing is listening"),
         "{tcp}"
     );
     assert_eq!(status(&doc, "tls"), "skip");
@@ -258,7 +217,7 @@ fn aws_side_failures_clock_skew_and_no_profile() {
     let (_, doc) = doctor(&sb, &["p"]);
     let region = check(&doc, 0, "region");
     assert_eq!(region["status"], "fail", "{doc}");
-    assert!(region["fix"].as_str().unwrap().contains("eu-west-1"));
+    assert!(text(region, "fix").contains("eu-west-1"));
 
     // Ten minutes ahead of AWS: the clock check says so.
     sb.write_config("");
@@ -270,10 +229,7 @@ fn aws_side_failures_clock_skew_and_no_profile() {
     let clock = check(&doc, 0, "clock");
     assert_eq!(clock["status"], "fail", "{doc}");
     assert!(
-        clock["detail"]
-            .as_str()
-            .unwrap()
-            .contains("ahead of the time STS reports"),
+        text(clock, "detail").contains("ahead of the time STS reports"),
         "{clock}"
     );
     assert_eq!(skewed.code, 6);
@@ -293,10 +249,7 @@ fn aws_side_failures_clock_skew_and_no_profile() {
     let identity = check(&doc, 0, "identity");
     assert_eq!(identity["status"], "fail");
     assert!(
-        identity["detail"]
-            .as_str()
-            .unwrap()
-            .contains("STS GetCallerIdentity failed"),
+        text(identity, "detail").contains("STS GetCallerIdentity failed"),
         "{identity}"
     );
     assert_eq!(status(&doc, "clock"), "skip");
@@ -306,10 +259,7 @@ fn aws_side_failures_clock_skew_and_no_profile() {
     let (_, doc) = doctor(&sb, &[]);
     let creds = check(&doc, 0, "credentials");
     assert_eq!(creds["status"], "fail", "{doc}");
-    assert!(
-        creds["fix"].as_str().unwrap().contains("aws configure"),
-        "{creds}"
-    );
+    assert!(text(creds, "fix").contains("aws configure"), "{creds}");
     assert_eq!(status(&doc, "identity"), "skip");
 
     // A broken config file: named, with the line, and everything after it skipped.
@@ -318,9 +268,6 @@ fn aws_side_failures_clock_skew_and_no_profile() {
     assert_eq!(run.code, 6);
     let config = check(&doc, 0, "config");
     assert_eq!(config["status"], "fail");
-    assert!(
-        config["detail"].as_str().unwrap().contains("config.toml"),
-        "{config}"
-    );
+    assert!(text(config, "detail").contains("config.toml"), "{config}");
     assert_eq!(status(&doc, "credentials"), "skip");
 }

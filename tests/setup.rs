@@ -69,13 +69,10 @@ fn lookup_finds_instances_clusters_and_proxies_through_the_rds_api() {
     config.push_str("[profiles.lost]\nengine = \"postgres\"\nhost = \"gone.c9akciq32.eu-west-1.rds.amazonaws.com\"\nuser = \"x\"\n");
     sb.write_config(&config);
 
-    let setup = |profile: &str| -> serde_json::Value {
-        serde_json::from_str(
-            &sb.run(&["setup", profile, "--lookup", "--format", "json"])
-                .ok()
-                .stdout,
-        )
-        .unwrap()
+    let setup = |profile: &str| {
+        sb.run(&["setup", profile, "--lookup", "--format", "json"])
+            .ok()
+            .json()
     };
     let escaped_user = "jane${*}${$}${?}";
     for (profile, key, kind, enable) in [
@@ -249,6 +246,27 @@ fn arguments_are_checked() {
     );
 }
 
+/// `setup PROFILE` as JSON, with the resource id and account given: no AWS call.
+fn offline_setup(sb: &Sandbox, profile: &str) -> serde_json::Value {
+    sb.run(&[
+        "setup",
+        profile,
+        "--resource-id",
+        "db-ABC",
+        "--account",
+        "123456789012",
+        "--format",
+        "json",
+    ])
+    .ok()
+    .json()
+}
+
+/// `s` escaped for the inside of a TOML basic string.
+fn toml_string(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
 /// Names that break naive quoting: quotes of every kind, a statement separator, a shell
 /// substitution, a backslash, non-ASCII.
 const NAMES: &[&str] = &[
@@ -267,7 +285,7 @@ fn postgres_sql_creates_users_that_log_in_with_iamdb() {
     let sb = Sandbox::new("setup-pg").with_env_keys();
     let mut config = String::new();
     for (i, name) in NAMES.iter().enumerate() {
-        let toml_name = name.replace('\\', "\\\\").replace('"', "\\\"");
+        let toml_name = toml_string(name);
         config.push_str(
             &pg.profile(&format!("u{i}"), "localhost", &toml_name)
                 .replace("connect_host = \"127.0.0.1\"\n", ""),
@@ -275,21 +293,7 @@ fn postgres_sql_creates_users_that_log_in_with_iamdb() {
     }
     sb.write_config(&config);
     for (i, name) in NAMES.iter().enumerate() {
-        let doc: serde_json::Value = serde_json::from_str(
-            &sb.run(&[
-                "setup",
-                &format!("u{i}"),
-                "--resource-id",
-                "db-ABC",
-                "--account",
-                "123456789012",
-                "--format",
-                "json",
-            ])
-            .ok()
-            .stdout,
-        )
-        .unwrap();
+        let doc = offline_setup(&sb, &format!("u{i}"));
         assert_eq!(doc["user"], *name);
         for statement in doc["sql"].as_array().unwrap() {
             pg.sql(statement.as_str().unwrap());
@@ -329,26 +333,12 @@ fn mariadb_sql_creates_users_that_require_tls() {
     let sb = Sandbox::new("setup-my").with_env_keys();
     let mut config = String::new();
     for (i, name) in NAMES.iter().enumerate() {
-        let toml_name = name.replace('\\', "\\\\").replace('"', "\\\"");
+        let toml_name = toml_string(name);
         config.push_str(&my.profile(&format!("u{i}"), "localhost", &toml_name, "mariadb"));
     }
     sb.write_config(&config);
     for (i, name) in NAMES.iter().enumerate() {
-        let doc: serde_json::Value = serde_json::from_str(
-            &sb.run(&[
-                "setup",
-                &format!("u{i}"),
-                "--resource-id",
-                "db-ABC",
-                "--account",
-                "123456789012",
-                "--format",
-                "json",
-            ])
-            .ok()
-            .stdout,
-        )
-        .unwrap();
+        let doc = offline_setup(&sb, &format!("u{i}"));
         let sql: Vec<&str> = doc["sql"]
             .as_array()
             .unwrap()

@@ -19,7 +19,7 @@ use crate::cache;
 use crate::cli::{DoctorArgs, Format};
 use crate::clients::{mysql as myclient, postgres};
 use crate::config::{Config, Engine, Profile, Settings};
-use crate::credentials::{self, Resolved, call_helper};
+use crate::credentials::{self, Resolved, call_helper_json};
 use crate::endpoint;
 use crate::error::{Error, Kind, Result};
 use crate::inspect;
@@ -28,6 +28,21 @@ const DNS_TIMEOUT: Duration = Duration::from_secs(3);
 const TCP_TIMEOUT: Duration = Duration::from_secs(3);
 /// Further off than this and tokens are refused or expire early.
 const MAX_SKEW: i64 = 60;
+
+/// Every check, in the order they run.
+const CHECKS: [&str; 11] = [
+    "config",
+    "region",
+    "credentials",
+    "identity",
+    "clock",
+    "dns",
+    "tcp",
+    "tls",
+    "cache",
+    "client",
+    "files",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -84,11 +99,10 @@ impl Report {
     }
 
     fn error(&mut self, name: &'static str, e: &Error) {
-        let fix = match e.to_string().split_once("\n  hint: ") {
-            Some((_, hint)) => hint.to_string(),
-            None => "see the message; run with -v for more".to_string(),
-        };
-        self.fail(name, e.message().to_string(), fix);
+        let fix = e
+            .hint_text()
+            .unwrap_or("see the message; run with -v for more");
+        self.fail(name, e.message(), fix);
     }
 
     fn skip(&mut self, name: &'static str, why: &str) {
@@ -242,10 +256,7 @@ fn diagnose(r: &mut Report, config: &Result<Config>, name: Option<&str>) {
             if let Some(p) = &aws_profile {
                 call.extend(["--aws-profile".to_string(), p.clone()]);
             }
-            match call_helper(&call, true).and_then(|out| {
-                serde_json::from_slice::<Identity>(&out)
-                    .map_err(|e| Error::internal(format!("iamdb-credentials identity: {e}")))
-            }) {
+            match call_helper_json::<Identity>(&call) {
                 Ok(id) => {
                     r.pass("identity", format!("{} (account {})", id.arn, id.account));
                     clock_check(r, id.server_time);
@@ -305,18 +316,7 @@ fn diagnose(r: &mut Report, config: &Result<Config>, name: Option<&str>) {
 }
 
 fn skip_rest(r: &mut Report, why: &str) {
-    for name in [
-        "region",
-        "credentials",
-        "identity",
-        "clock",
-        "dns",
-        "tcp",
-        "tls",
-        "cache",
-        "client",
-        "files",
-    ] {
+    for name in &CHECKS[1..] {
         r.skip(name, why);
     }
 }
@@ -484,10 +484,7 @@ fn network_checks(r: &mut Report, p: &Profile) {
         "--ca".into(),
         ca.display().to_string(),
     ];
-    match call_helper(&call, true).and_then(|out| {
-        serde_json::from_slice::<crate::tls::Handshake>(&out)
-            .map_err(|e| Error::internal(format!("iamdb-credentials tls: {e}")))
-    }) {
+    match call_helper_json::<crate::tls::Handshake>(&call) {
         Ok(h) => r.pass(
             "tls",
             format!(

@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::aws_api::{Identity, Resource};
 use crate::cli::{Format, SetupArgs};
 use crate::config::{Config, Engine, Settings};
-use crate::credentials::{self, call_helper};
+use crate::credentials::{self, call_helper_json};
 use crate::error::{Error, Result};
 use crate::provider;
 use crate::setup::{self, Kind};
@@ -53,9 +53,8 @@ pub fn run(config_path: Option<&Path>, args: SetupArgs) -> Result<()> {
     let account = match &args.account {
         Some(a) => a.clone(),
         None => {
-            let out = call_helper(&[&["identity".to_string()][..], &aws_args].concat(), true)?;
-            let id: Identity = serde_json::from_slice(&out)
-                .map_err(|e| Error::internal(format!("iamdb-credentials identity: {e}")))?;
+            let id: Identity =
+                call_helper_json(&[&["identity".to_string()][..], &aws_args].concat())?;
             id.account
         }
     };
@@ -64,11 +63,7 @@ pub fn run(config_path: Option<&Path>, args: SetupArgs) -> Result<()> {
         let mut call = vec!["lookup".to_string()];
         call.extend(aws_args.iter().cloned());
         call.extend(["--host".to_string(), profile.host.clone()]);
-        let out = call_helper(&call, true)?;
-        Some(
-            serde_json::from_slice(&out)
-                .map_err(|e| Error::internal(format!("iamdb-credentials lookup: {e}")))?,
-        )
+        Some(call_helper_json(&call)?)
     } else {
         None
     };
