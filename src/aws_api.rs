@@ -17,7 +17,6 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeDeserialization
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::error::display::DisplayErrorContext;
-use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::setup::Kind;
@@ -26,33 +25,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// What STS says about the caller.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Identity {
-    pub account: String,
-    pub arn: String,
-    pub user_id: String,
-    /// The time in STS's `Date` header, Unix seconds, when it sent one.
-    pub server_time: Option<i64>,
-    /// Where the credentials came from, and when they expire (RFC 3339).
-    pub source: String,
-    pub expiration: Option<String>,
-}
-
-/// The RDS resource an endpoint belongs to.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Resource {
-    pub kind: Kind,
-    /// The instance or cluster identifier, or the proxy name.
-    pub identifier: String,
-    /// `db-...`, `cluster-...` (an Aurora instance's cluster's) or `prx-...`.
-    pub resource_id: String,
-    pub engine: Option<String>,
-    /// Whether IAM database authentication is on, when RDS says.
-    pub iam_enabled: Option<bool>,
-    /// For an Aurora instance: IAM is granted on its cluster, named here.
-    pub via_instance: Option<String>,
-}
+pub use crate::answers::{Identity, Resource};
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()

@@ -115,7 +115,19 @@ pub fn inspect(token: &str, now: i64) -> Report {
         Some((h, p)) => (h, p.parse::<u16>().ok()),
         None => (authority, None),
     };
-    let host = (!host.is_empty()).then(|| host.to_string());
+    // Only a real host name is repeated back: text that is not one may be anything the user
+    // pasted, a session token included.
+    let host = match host {
+        "" => None,
+        h if crate::endpoint::check_host(h).is_ok() => Some(h.to_string()),
+        h => {
+            problems.push(format!(
+                "what comes before the port is not a host name ({} characters, not shown)",
+                h.chars().count()
+            ));
+            None
+        }
+    };
 
     let params: Vec<Param> = query
         .unwrap_or("")
@@ -139,7 +151,7 @@ pub fn inspect(token: &str, now: i64) -> Report {
     if query.is_none() {
         problems.push(if token.is_empty() {
             "empty input: no token".to_string()
-        } else if !token.contains(':') && !token.contains('?') {
+        } else if host.is_some() && !token.contains(':') && !token.contains('?') {
             "truncated: only a host name is left. An unescaped `:` in a .pgpass line cuts a token \
              there; `iamdb pgpass sync` writes it escaped"
                 .to_string()
@@ -377,6 +389,17 @@ pub fn render(r: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_that_is_not_a_host_is_not_repeated() {
+        // Found by `cargo fuzz run inspect`: without `/?`, everything was taken for the host
+        // and printed, a session token with it.
+        let pasted = "p X-Amz-Security-Token=FwoGZXIvYXdzEJr//////////wEaDOnly&X=1";
+        let report = inspect(pasted, 1_795_000_000);
+        let shown = render(&report);
+        assert!(!shown.contains("FwoGZXIvYXdz"), "{shown}");
+        assert!(shown.contains("not a host name"), "{shown}");
+    }
 
     const NOW: i64 = 1_795_255_200; // 2026-11-21T10:00:00Z
 

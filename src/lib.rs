@@ -7,6 +7,8 @@
 //! the `iamdb-credentials` helper only), `cache` (the keyring stores), `provider` (putting them
 //! together), `inspect`, `setup` and `doctor` (explaining the AWS side).
 
+pub mod answers;
+#[cfg(feature = "aws")]
 pub mod aws_api;
 pub mod ca;
 pub mod cache;
@@ -22,7 +24,9 @@ pub mod fsutil;
 pub mod inspect;
 pub mod logging;
 pub mod provider;
+#[cfg(feature = "aws")]
 pub mod sdk;
 pub mod setup;
+#[cfg(feature = "aws")]
 pub mod tls;
 pub mod token;

@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
-use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
@@ -30,12 +29,7 @@ pub enum Protocol {
     Mysql,
 }
 
-/// What a completed handshake agreed on.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Handshake {
-    pub version: String,
-    pub cipher: String,
-}
+pub use crate::answers::Handshake;
 
 fn failed(message: impl Into<String>) -> Error {
     Error::new(crate::error::Kind::Check, message)

@@ -58,6 +58,27 @@ pub fn group_password(text: &str, group: &str) -> Option<String> {
     Some(out)
 }
 
+/// A user's option file with exactly one `include` line when `wanted`, and none otherwise;
+/// every other byte stays where it was.
+pub fn update_include(text: &str, include: &str, wanted: bool) -> String {
+    let has = text.lines().any(|l| l.trim_end() == include);
+    match (has, wanted) {
+        (false, true) => {
+            let sep = if text.is_empty() || text.ends_with('\n') {
+                ""
+            } else {
+                "\n"
+            };
+            format!("{text}{sep}{include}\n")
+        }
+        (true, false) => text
+            .split_inclusive('\n')
+            .filter(|l| l.trim_end() != include)
+            .collect(),
+        _ => text.to_string(),
+    }
+}
+
 /// What TLS checks a connection gets, for the user to know.
 pub fn verification(p: &Profile, flavour: Flavour) -> Option<String> {
     let through = p.connect_host.as_deref()?;

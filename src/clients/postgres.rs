@@ -61,19 +61,31 @@ pub fn pgpass_profiles(text: &str) -> Vec<String> {
 
 /// The token iamdb's block of a `.pgpass` text holds for `profile`, unescaped.
 pub fn pgpass_token(text: &str, profile: &str) -> Option<String> {
-    let mut lines = text.lines().map(|l| l.trim_end_matches('\r'));
+    // Only iamdb's block counts: a user's own comment that happens to read like a marker
+    // outside it must not be taken for iamdb's line.
+    let mut lines = text
+        .lines()
+        .map(|l| l.trim_end_matches('\r'))
+        .skip_while(|l| *l != BEGIN)
+        .take_while(|l| *l != END);
     lines.find(|l| l.strip_prefix(ENTRY_PREFIX) == Some(profile))?;
-    let line = lines.next()?;
+    let mut fields = pgpass_fields(lines.next()?);
+    (fields.len() == 5).then(|| fields.pop()).flatten()
+}
+
+/// The fields of a `.pgpass` line, unescaped the way libpq reads them.
+pub fn pgpass_fields(line: &str) -> Vec<String> {
     let mut fields = vec![String::new()];
     let mut chars = line.chars();
     while let Some(c) = chars.next() {
+        let field = fields.last_mut().expect("never empty");
         match c {
-            '\\' => fields.last_mut()?.extend(chars.next()),
+            '\\' => field.extend(chars.next()),
             ':' => fields.push(String::new()),
-            c => fields.last_mut()?.push(c),
+            c => field.push(c),
         }
     }
-    (fields.len() == 5).then(|| fields.pop()).flatten()
+    fields
 }
 
 /// Rewrites iamdb's block in a `.pgpass` text. `updates` maps profile names to their new line

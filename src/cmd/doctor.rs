@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::aws_api::Identity;
+use crate::answers::Identity;
 use crate::cache;
 use crate::cli::{DoctorArgs, Format};
 use crate::clients::{mysql as myclient, postgres};
@@ -484,7 +484,7 @@ fn network_checks(r: &mut Report, p: &Profile) {
         "--ca".into(),
         ca.display().to_string(),
     ];
-    match call_helper_json::<crate::tls::Handshake>(&call) {
+    match call_helper_json::<crate::answers::Handshake>(&call) {
         Ok(h) => r.pass(
             "tls",
             format!(

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::json;
 
-use crate::aws_api::{Identity, Resource};
+use crate::answers::{Identity, Resource};
 use crate::cli::{Format, SetupArgs};
 use crate::config::{Config, Engine, Settings};
 use crate::credentials::{self, call_helper_json};
