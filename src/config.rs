@@ -57,10 +57,10 @@ struct RawSettings {
     host: Option<Spanned<String>>,
     port: Option<Spanned<i64>>,
     user: Option<Spanned<String>>,
-    database: Option<String>,
+    database: Option<Spanned<String>>,
     region: Option<Spanned<String>>,
     aws_profile: Option<Spanned<String>>,
-    ssl_ca: Option<String>,
+    ssl_ca: Option<Spanned<String>>,
     connect_host: Option<Spanned<String>>,
     connect_port: Option<Spanned<i64>>,
     refresh_margin: Option<Spanned<i64>>,
@@ -210,6 +210,24 @@ fn check_user(user: &str) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// A free-text value (database name, AWS profile name, CA file path) that iamdb copies into
+/// `.pgpass`, option files and `pg_service.conf`: one line of at most 1024 bytes, or it could
+/// add lines of its own there.
+pub fn check_text(value: &str, what: &str) -> std::result::Result<(), String> {
+    if value.trim().is_empty() {
+        return Err(format!("{what} is empty"));
+    }
+    if value.len() > 1024 {
+        return Err(format!("{what} is longer than 1024 bytes"));
+    }
+    if let Some(c) = value.chars().find(|c| c.is_control()) {
+        return Err(format!(
+            "{what} {value:?} contains the control character {c:?}"
+        ));
+    }
+    Ok(())
+}
+
 fn check_port(value: i64, what: &str) -> std::result::Result<u16, String> {
     u16::try_from(value)
         .ok()
@@ -260,7 +278,7 @@ impl Config {
     /// missing file named by --config or IAMDB_CONFIG is an error.
     pub fn load(explicit: Option<&Path>) -> Result<Config> {
         let (path, named) = path(explicit)?;
-        let text = match std::fs::read(&path) {
+        let text = match read_config(&path) {
             Ok(bytes) => String::from_utf8(bytes).map_err(|e| {
                 Error::config(format!(
                     "{}: not UTF-8 text (invalid byte at offset {})",
@@ -399,23 +417,75 @@ impl Config {
     }
 }
 
+/// The largest config file iamdb reads: far beyond any real one, and small enough that a
+/// config path pointed at a disk image or `/dev/zero` fails at once instead of filling memory.
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// Reads the config file after checking that it is safe to trust: a regular file, at most
+/// [`MAX_CONFIG_BYTES`], and writable by nobody but its owner (whoever can edit it could send
+/// this user's tokens to a server of their own through `host` or `connect_host`).
+pub fn read_config(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    if meta.is_dir() {
+        return Err(io::Error::from(io::ErrorKind::IsADirectory));
+    }
+    if !meta.is_file() {
+        return Err(io::Error::other("it is not a regular file"));
+    }
+    if meta.len() > MAX_CONFIG_BYTES {
+        return Err(io::Error::other(format!(
+            "it is {} bytes; a config file is at most {MAX_CONFIG_BYTES} bytes",
+            meta.len()
+        )));
+    }
+    #[cfg(unix)]
+    if let Some(why) = crate::fsutil::untrusted(&meta) {
+        return Err(io::Error::new(io::ErrorKind::PermissionDenied, why));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(io::Error::other(format!(
+            "it is over {MAX_CONFIG_BYTES} bytes; a config file is at most that"
+        )));
+    }
+    Ok(bytes)
+}
+
 pub fn read_error(path: &Path, e: &io::Error) -> Error {
+    #[cfg(unix)]
+    if e.raw_os_error() == Some(libc::ELOOP) {
+        return Error::config(format!(
+            "cannot read config file {}: its symbolic links form a loop",
+            path.display()
+        ));
+    }
     let why = match e.kind() {
+        io::ErrorKind::PermissionDenied if e.get_ref().is_some() => e.to_string(),
         io::ErrorKind::PermissionDenied => "permission denied".to_string(),
         io::ErrorKind::NotFound => "no such file".to_string(),
         io::ErrorKind::IsADirectory => "it is a directory".to_string(),
         _ => e.to_string(),
     };
-    Error::config(format!("cannot read config file {}: {why}", path.display()))
+    let err = Error::config(format!("cannot read config file {}: {why}", path.display()));
+    if e.get_ref().is_some() && e.kind() == io::ErrorKind::PermissionDenied {
+        return err.hint(format!(
+            "only its owner may be able to change it: `chmod go-w {}`, and own it yourself",
+            path.display()
+        ));
+    }
+    err
 }
 
 fn validate(at: &Located<'_>, base: &Path, raw: RawSettings) -> Result<Settings> {
-    let nonempty = |v: Option<Spanned<String>>, key: &str| -> Result<Option<String>> {
+    let text = |v: Option<Spanned<String>>, key: &str| -> Result<Option<String>> {
         match v {
-            Some(s) if s.get_ref().trim().is_empty() => {
-                Err(at.error(s.span(), format!("{key} is empty")))
+            Some(s) => {
+                check_text(s.get_ref(), key).map_err(|m| at.error(s.span(), m))?;
+                Ok(Some(s.into_inner()))
             }
-            Some(s) => Ok(Some(s.into_inner())),
             None => Ok(None),
         }
     };
@@ -444,10 +514,10 @@ fn validate(at: &Located<'_>, base: &Path, raw: RawSettings) -> Result<Settings>
         host: host_checked(raw.host, "host")?,
         port: port(raw.port, "port")?,
         user: raw.user.map(Spanned::into_inner),
-        database: raw.database,
+        database: text(raw.database, "database")?,
         region: raw.region.map(Spanned::into_inner),
-        aws_profile: nonempty(raw.aws_profile, "aws_profile")?,
-        ssl_ca: raw.ssl_ca.map(|p| expand_path(base, &p)),
+        aws_profile: text(raw.aws_profile, "aws_profile")?,
+        ssl_ca: text(raw.ssl_ca, "ssl_ca")?.map(|p| expand_path(base, &p)),
         connect_host: host_checked(raw.connect_host, "connect_host")?,
         connect_port: port(raw.connect_port, "connect_port")?,
         refresh_margin: raw
@@ -490,10 +560,17 @@ pub fn check_flags(flags: &Settings) -> Result<()> {
             "--connect-port must be between 1 and 65535, not 0",
         ));
     }
-    if let Some(a) = &flags.aws_profile
-        && a.trim().is_empty()
-    {
-        return Err(Error::usage("--aws-profile is empty"));
+    if let Some(a) = &flags.aws_profile {
+        check_text(a, "--aws-profile").map_err(Error::usage)?;
+    }
+    if let Some(d) = &flags.database {
+        check_text(d, "--database").map_err(Error::usage)?;
+    }
+    if let Some(c) = &flags.ssl_ca {
+        let c = c.to_str().ok_or_else(|| {
+            Error::usage(format!("--ssl-ca {} is not UTF-8", c.to_string_lossy()))
+        })?;
+        check_text(c, "--ssl-ca").map_err(Error::usage)?;
     }
     if let Some(m) = flags.refresh_margin {
         check_refresh_margin(i64::from(m))

@@ -162,6 +162,7 @@ fn from_env(aws_profile: Option<&str>) -> Result<Option<Resolved>> {
 }
 
 /// The profile name aws-config will use: explicit, else AWS_PROFILE, else `default`.
+#[cfg_attr(not(feature = "aws"), allow(dead_code))]
 pub(crate) fn effective_profile(aws_profile: Option<&str>) -> String {
     aws_profile
         .map(String::from)
@@ -216,6 +217,14 @@ pub struct HelperOutput {
     pub region_source: Option<String>,
 }
 
+impl Drop for HelperOutput {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.secret_access_key.zeroize();
+        self.session_token.zeroize();
+    }
+}
+
 impl HelperOutput {
     pub fn new(resolved: &Resolved, region: Option<&Region>) -> HelperOutput {
         let c = &resolved.credentials;
@@ -231,23 +240,24 @@ impl HelperOutput {
         }
     }
 
-    fn into_resolved(self) -> Result<(Resolved, Option<Region>)> {
+    fn into_resolved(mut self) -> Result<(Resolved, Option<Region>)> {
         let expiry = self.expiration.as_deref().map(parse_rfc3339).transpose()?;
+        // Credentials keeps its own copies in zeroizing storage; ours are wiped on drop.
         let credentials = Credentials::new(
-            self.access_key_id,
-            self.secret_access_key,
-            self.session_token,
+            self.access_key_id.clone(),
+            self.secret_access_key.clone(),
+            self.session_token.clone(),
             expiry,
             "iamdb-credentials",
         );
-        let region = self.region.map(|name| Region {
+        let region = self.region.take().map(|name| Region {
             name,
-            source: self.region_source.unwrap_or_default(),
+            source: self.region_source.take().unwrap_or_default(),
         });
         Ok((
             Resolved {
                 credentials,
-                source: self.source,
+                source: std::mem::take(&mut self.source),
             },
             region,
         ))
@@ -311,7 +321,7 @@ fn run_helper(
         args.extend(["--sts-region".to_string(), r.to_string()]);
     }
     tracing::debug!("resolving AWS credentials through the helper");
-    let out = call_helper(&args, quiet)?;
+    let out = zeroize::Zeroizing::new(call_helper(&args, quiet)?);
     let doc: HelperOutput = serde_json::from_slice(&out).map_err(|e| {
         Error::internal(format!(
             "iamdb-credentials printed something that is not its credentials document ({e})"

@@ -22,16 +22,74 @@ pub fn write_target(path: &Path) -> io::Result<PathBuf> {
 /// exclusively, written, synced, then renamed over the original. The new file keeps the old
 /// file's permissions, or gets `new_mode` when it did not exist.
 pub fn write_atomic(path: &Path, contents: &[u8], new_mode: u32) -> io::Result<()> {
-    write(path, contents, new_mode, true)
+    write(path, contents, new_mode, true, None).map(|_| ())
 }
 
 /// Like [`write_atomic`], but the file always ends up with `mode` (for files that must be
 /// private whatever they were before).
 pub fn write_atomic_with_mode(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
-    write(path, contents, mode, false)
+    write(path, contents, mode, false, None).map(|_| ())
 }
 
-fn write(path: &Path, contents: &[u8], new_mode: u32, keep_mode: bool) -> io::Result<()> {
+/// What identifies one version of a file: a file replaced, appended to or rewritten in place
+/// since has another fingerprint (None: the file did not exist).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint(Option<(u64, u64, u64, i64, i64, i64, i64)>);
+
+impl Fingerprint {
+    #[cfg(unix)]
+    pub fn of(meta: Option<&fs::Metadata>) -> Fingerprint {
+        Fingerprint(meta.map(|m| {
+            (
+                m.dev(),
+                m.ino(),
+                m.len(),
+                m.mtime(),
+                m.mtime_nsec(),
+                m.ctime(),
+                m.ctime_nsec(),
+            )
+        }))
+    }
+
+    #[cfg(not(unix))]
+    pub fn of(meta: Option<&fs::Metadata>) -> Fingerprint {
+        Fingerprint(meta.map(|m| (0, 0, m.len(), 0, 0, 0, 0)))
+    }
+
+    /// The fingerprint of `path` now.
+    pub fn at(path: &Path) -> io::Result<Fingerprint> {
+        match fs::metadata(path) {
+            Ok(m) => Ok(Fingerprint::of(Some(&m))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Fingerprint(None)),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Like [`write_atomic_with_mode`] (or [`write_atomic`] when `mode` is None), but only if
+/// `path` still has the fingerprint `read`: a program that changed the file after iamdb read
+/// it (another editor, an `echo >> ~/.pgpass` that does not take iamdb's lock) must not lose
+/// its change to iamdb's rename. Returns false, writing nothing, when the file changed.
+pub fn replace_if_unchanged(
+    path: &Path,
+    contents: &[u8],
+    mode: Option<u32>,
+    read: &Fingerprint,
+) -> io::Result<bool> {
+    match mode {
+        Some(m) => write(path, contents, m, false, Some(read)),
+        None => write(path, contents, 0o644, true, Some(read)),
+    }
+}
+
+fn write(
+    path: &Path,
+    contents: &[u8],
+    new_mode: u32,
+    keep_mode: bool,
+    unchanged: Option<&Fingerprint>,
+) -> io::Result<bool> {
     let target = write_target(path)?;
     let dir = target
         .parent()
@@ -47,21 +105,126 @@ fn write(path: &Path, contents: &[u8], new_mode: u32, keep_mode: bool) -> io::Re
         Err(e) if e.kind() == io::ErrorKind::NotFound => new_mode,
         Err(e) => return Err(e),
     };
+    remove_stale_temps(dir, &name);
+    // From the temporary file's creation to its rename (or removal), SIGINT, SIGTERM, SIGHUP
+    // and SIGQUIT wait: a Ctrl-C or a `systemctl stop` then ends iamdb right after, with no
+    // temporary file left behind. (SIGKILL cannot wait; the next write removes what it left.)
+    let _signals = SignalsHeld::new();
     let (tmp_path, mut tmp) = create_temp(dir, &name, mode)?;
     let result = (|| {
         tmp.write_all(contents)?;
         tmp.sync_all()?;
+        if let Some(read) = unchanged
+            && Fingerprint::at(&target)? != *read
+        {
+            return Ok(false);
+        }
         fs::rename(&tmp_path, &target)?;
         // The rename is durable only once the directory entry is.
         if let Ok(d) = File::open(dir) {
             let _ = d.sync_all();
         }
-        Ok(())
+        Ok(true)
     })();
-    if result.is_err() {
+    if !matches!(result, Ok(true)) {
         let _ = fs::remove_file(&tmp_path);
     }
     result
+}
+
+/// The temporary-file name prefix for `name` in its directory.
+fn temp_prefix(name: &str) -> String {
+    format!(".{name}.iamdb-")
+}
+
+/// Removes temporary files next to `name` that an iamdb killed by SIGKILL (or a power cut)
+/// left behind: those whose process is gone.
+fn remove_stale_temps(dir: &Path, name: &str) {
+    let prefix = temp_prefix(name);
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(rest) = file_name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .filter(|n| n.ends_with(".tmp"))
+        else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if !process_alive(pid) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+#[cfg(unix)]
+fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 only checks that the process exists; nothing is sent.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+#[cfg(not(unix))]
+fn process_alive(_pid: u32) -> bool {
+    true
+}
+
+/// Holds back the signals that would end iamdb (SIGINT, SIGTERM, SIGHUP, SIGQUIT) while a
+/// temporary file exists; they are delivered when this is dropped.
+pub struct SignalsHeld {
+    #[cfg(unix)]
+    old: Option<libc::sigset_t>,
+}
+
+impl SignalsHeld {
+    #[cfg(unix)]
+    pub fn new() -> SignalsHeld {
+        // SAFETY: the sets are initialised by sigemptyset before use, and pthread_sigmask only
+        // changes this thread's mask (iamdb writes files from its main thread).
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
+                libc::sigaddset(&mut set, sig);
+            }
+            let ok = libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old) == 0;
+            SignalsHeld {
+                old: ok.then_some(old),
+            }
+        }
+    }
+
+    #[cfg(not(unix))]
+    pub fn new() -> SignalsHeld {
+        SignalsHeld {}
+    }
+}
+
+impl Default for SignalsHeld {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for SignalsHeld {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some(old) = self.old.take() {
+            // SAFETY: restores the mask saved in new(); a held signal is delivered now.
+            unsafe {
+                libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+            }
+        }
+    }
 }
 
 fn create_temp(dir: &Path, name: &str, mode: u32) -> io::Result<(PathBuf, File)> {
@@ -70,8 +233,9 @@ fn create_temp(dir: &Path, name: &str, mode: u32) -> io::Result<(PathBuf, File)>
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
+    let prefix = temp_prefix(name);
     for attempt in 0..100u32 {
-        let path = dir.join(format!(".{name}.iamdb-{pid}-{nanos:x}-{attempt}.tmp"));
+        let path = dir.join(format!("{prefix}{pid}-{nanos:x}-{attempt}.tmp"));
         let mut options = OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
@@ -101,6 +265,31 @@ fn permissions_mode(meta: &fs::Metadata) -> u32 {
 #[cfg(not(unix))]
 fn permissions_mode(_meta: &fs::Metadata) -> u32 {
     0o600
+}
+
+/// Why a file others could have written is not to be trusted, or None when only this user
+/// (or root) can change it: it belongs to this user or root, is not writable by everyone, and
+/// is group-writable only for this user's own group.
+#[cfg(unix)]
+pub fn untrusted(meta: &fs::Metadata) -> Option<String> {
+    // SAFETY: geteuid and getegid have no preconditions and cannot fail.
+    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    let mode = meta.permissions().mode() & 0o7777;
+    if meta.uid() != uid && meta.uid() != 0 {
+        Some(format!(
+            "it belongs to uid {}, not to this user (uid {uid})",
+            meta.uid()
+        ))
+    } else if mode & 0o002 != 0 {
+        Some(format!("it is writable by every user (mode {mode:04o})"))
+    } else if mode & 0o020 != 0 && meta.gid() != gid {
+        Some(format!(
+            "it is writable by group {} (mode {mode:04o})",
+            meta.gid()
+        ))
+    } else {
+        None
+    }
 }
 
 /// An exclusive advisory lock, held until dropped.

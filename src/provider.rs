@@ -33,6 +33,12 @@ pub struct Issued {
     pub region: String,
 }
 
+impl Drop for Issued {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.token);
+    }
+}
+
 /// The region that is known without reading AWS config: the profile's (or the flag's), else
 /// the one in the host name. A profile region that contradicts the host gets a warning, since
 /// such a token fails only at login.
@@ -109,17 +115,17 @@ pub fn token_for(profile: &Profile, mode: CacheMode) -> Result<Issued> {
     let lookup = |cache: &mut Cache| {
         cache
             .get(&name, SystemTime::now(), profile.refresh_margin)
-            .map(|(backend, entry)| {
+            .map(|(backend, mut entry)| {
                 tracing::debug!(
                     backend = backend.as_str(),
                     expires_in = entry.remaining(SystemTime::now()),
                     "cache hit"
                 );
                 Issued {
-                    token: entry.token,
+                    token: std::mem::take(&mut entry.token),
                     expires_at: entry.expires_at,
                     cached: true,
-                    region: entry.region,
+                    region: std::mem::take(&mut entry.region),
                 }
             })
     };
@@ -192,11 +198,12 @@ pub fn token_for(profile: &Profile, mode: CacheMode) -> Result<Issued> {
         let stored = cache.put(&name, &entry, now);
         tracing::debug!(backend = ?stored.map(Backend::as_str), "token stored");
     }
+    let mut entry = entry;
     Ok(Issued {
-        token: entry.token,
+        token: std::mem::take(&mut entry.token),
         expires_at: entry.expires_at,
         cached: false,
-        region: entry.region,
+        region: std::mem::take(&mut entry.region),
     })
 }
 

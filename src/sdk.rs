@@ -21,8 +21,17 @@ use crate::error::{Error, Result};
 const IMDS_CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 const IMDS_READ_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// An upper bound on resolving credentials (STS, SSO, a credential_process...).
+/// An upper bound on resolving credentials (STS, SSO, a credential_process...);
+/// `IAMDB_CREDENTIALS_TIMEOUT` (seconds, 1 to 3600) changes it.
 const RESOLVE_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn resolve_timeout() -> Duration {
+    std::env::var("IAMDB_CREDENTIALS_TIMEOUT")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|s| (1..=3600).contains(s))
+        .map_or(RESOLVE_TIMEOUT, Duration::from_secs)
+}
 
 /// The aws-config half of [`crate::credentials::resolve`], with the same arguments, bounded by
 /// `RESOLVE_TIMEOUT`.
@@ -36,13 +45,14 @@ pub fn resolve(
         .enable_all()
         .build()
         .map_err(|e| Error::internal(format!("cannot start the async runtime: {e}")))?;
+    let limit = resolve_timeout();
     runtime.block_on(async {
-        match tokio::time::timeout(RESOLVE_TIMEOUT, resolve_async(aws_profile, need_region, sts_region, env_region)).await {
+        match tokio::time::timeout(limit, resolve_async(aws_profile, need_region, sts_region, env_region)).await {
             Ok(r) => r,
             Err(_) => Err(Error::credentials(format!(
                 "AWS credentials for profile '{}' were not resolved within {} s",
                 effective_profile(aws_profile),
-                RESOLVE_TIMEOUT.as_secs()
+                limit.as_secs()
             ))
             .hint("check that STS (or AWS_ENDPOINT_URL_STS), the SSO portal or your credential_process answer")),
         }

@@ -64,7 +64,11 @@ impl KeyringStore {
     pub fn open(backend: Backend) -> StoreResult<Self> {
         let (jobs, inbox) = mpsc::channel::<Job>();
         let (ready_tx, ready_rx) = mpsc::channel();
-        std::thread::Builder::new()
+        // The worker (and the D-Bus threads it starts) inherit a mask that holds back the
+        // signals that end iamdb: those are then always taken by the main thread, which can
+        // hold them while it has a temporary file (see fsutil::SignalsHeld).
+        let held = crate::fsutil::SignalsHeld::new();
+        let spawned = std::thread::Builder::new()
             .name(format!("iamdb-{backend}"))
             .spawn(move || {
                 let store = match connect(backend) {
@@ -81,7 +85,9 @@ impl KeyringStore {
                     job(&store);
                 }
             })
-            .map_err(|e| StoreError::Unusable(format!("cannot start a thread: {e}")))?;
+            .map_err(|e| StoreError::Unusable(format!("cannot start a thread: {e}")));
+        drop(held);
+        spawned?;
         let deadline = deadline();
         match ready_rx.recv_timeout(deadline) {
             Ok(Ok(())) => Ok(KeyringStore {

@@ -197,9 +197,16 @@ pub struct Entry {
     pub region: String,
 }
 
+impl Drop for Entry {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.token);
+    }
+}
+
 impl Entry {
-    pub fn to_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_default()
+    /// The entry as stored: JSON, wiped from memory when dropped.
+    pub fn to_bytes(&self) -> zeroize::Zeroizing<Vec<u8>> {
+        zeroize::Zeroizing::new(serde_json::to_vec(self).unwrap_or_default())
     }
 
     /// None for anything that is not a well-formed entry: such an entry is a miss.
@@ -299,7 +306,7 @@ impl Cache {
     /// The fresh entry stored under `name`, if any.
     pub fn get(&mut self, name: &str, now: SystemTime, margin: u32) -> Option<(Backend, Entry)> {
         let (backend, bytes) = self.with_store(|s| s.get(name))?;
-        let Some(bytes) = bytes else {
+        let Some(bytes) = bytes.map(zeroize::Zeroizing::new) else {
             tracing::debug!(backend = backend.as_str(), "cache miss: no entry");
             return None;
         };
@@ -367,17 +374,18 @@ pub fn list(now: SystemTime) -> (Vec<Listed>, Vec<String>) {
         match store.list() {
             Ok(items) => {
                 for (name, bytes) in items {
+                    let bytes = zeroize::Zeroizing::new(bytes);
                     let profile_part = name
                         .strip_prefix(PREFIX)
                         .and_then(|r| r.rsplit_once(':'))
                         .map(|(p, _)| p.to_string());
                     match Entry::from_bytes(&bytes) {
-                        Some(e) => out.push(Listed {
-                            profile: e.profile,
-                            host: e.host,
+                        Some(mut e) => out.push(Listed {
+                            profile: e.profile.take(),
+                            host: std::mem::take(&mut e.host),
                             port: e.port,
-                            user: e.user,
-                            region: e.region,
+                            user: std::mem::take(&mut e.user),
+                            region: std::mem::take(&mut e.region),
                             backend: store.backend(),
                             expires_at: e.expires_at,
                             expires_in: e.expires_at as i64 - unix(now) as i64,
@@ -527,7 +535,8 @@ mod tests {
         assert_eq!(Entry::from_bytes(b"garbage"), None);
         assert_eq!(Entry::from_bytes(b""), None);
         let mut bytes = e.to_bytes();
-        bytes.truncate(bytes.len() / 2);
+        let half = bytes.len() / 2;
+        bytes.truncate(half);
         assert_eq!(Entry::from_bytes(&bytes), None);
 
         let at = |s| UNIX_EPOCH + Duration::from_secs(s);

@@ -60,6 +60,8 @@ pub(crate) fn private_option_file(p: &Profile, flavour: Option<Flavour>) -> Resu
         .map_err(|e| Error::internal(format!("cannot create {}: {e}", dir.display())))?;
     let path = dir.join(format!("client-{}.cnf", std::process::id()));
     let _ = std::fs::remove_file(&path);
+    // No signal may end iamdb between the file's creation and its unlinking.
+    let signals = fsutil::SignalsHeld::new();
     let mut file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -67,8 +69,9 @@ pub(crate) fn private_option_file(p: &Profile, flavour: Option<Flavour>) -> Resu
         .mode(0o600)
         .open(&path)
         .map_err(|e| Error::internal(format!("cannot create {}: {e}", path.display())))?;
-    let written = file.write_all(text.as_bytes());
     let _ = std::fs::remove_file(&path);
+    drop(signals);
+    let written = file.write_all(text.as_bytes());
     written.map_err(|e| Error::internal(format!("cannot write the option file: {e}")))?;
     let fd = file.as_raw_fd();
     // SAFETY: fcntl on a descriptor this function owns; only the close-on-exec flag changes.
@@ -191,7 +194,7 @@ pub(crate) fn sync_mycnf(
             .into_iter()
             .filter(|(g, _)| !names.iter().any(|n| g == &format!("client_{n}")))
             .collect();
-        kept.extend(fresh);
+        kept.extend(fresh.iter().cloned());
         kept.sort();
         left = kept.len();
         Ok(kept.into_iter().map(|(_, t)| t).collect())
@@ -199,22 +202,7 @@ pub(crate) fn sync_mycnf(
     // One `!include` line in ~/.my.cnf, added once and removed when nothing is left to include.
     let include = format!("!include {}", file.display());
     super::pgpass::edit_file(&user_mycnf()?, Some(0o600), |text| {
-        let has = text.lines().any(|l| l.trim_end() == include);
-        Ok(match (has, left > 0) {
-            (false, true) => {
-                let sep = if text.is_empty() || text.ends_with('\n') {
-                    ""
-                } else {
-                    "\n"
-                };
-                format!("{text}{sep}{include}\n")
-            }
-            (true, false) => text
-                .split_inclusive('\n')
-                .filter(|l| l.trim_end() != include)
-                .collect(),
-            _ => text.to_string(),
-        })
+        Ok(mysql::update_include(text, &include, left > 0))
     })?;
     Ok(due)
 }

@@ -133,11 +133,13 @@ fn env_or_home(var: &str, name: &str) -> Result<PathBuf> {
 
 /// Reads, edits and atomically replaces a user's file under a lock, following a symlink to
 /// its target. With `private`, the file always ends up with that mode, and a looser one is
-/// reported; otherwise it keeps its mode (0644 when new).
+/// reported; otherwise it keeps its mode (0644 when new). A program that changes the file
+/// while iamdb edits it without taking iamdb's lock (an `echo >> ~/.pgpass`) does not lose
+/// its change: iamdb notices before its rename, and reads and edits the file again.
 pub(crate) fn edit_file(
     path: &Path,
     private: Option<u32>,
-    edit: impl FnOnce(&str) -> Result<String>,
+    mut edit: impl FnMut(&str) -> Result<String>,
 ) -> Result<()> {
     let target = fsutil::write_target(path)
         .map_err(|e| Error::config(format!("{}: {e}", path.display())))?;
@@ -147,14 +149,42 @@ pub(crate) fn edit_file(
     }
     let _lock = fsutil::lock_parent(&target)
         .map_err(|e| Error::config(format!("cannot lock {}: {e}", target.display())))?;
-    let text = match std::fs::read(&target) {
-        Ok(bytes) => String::from_utf8(bytes).map_err(|_| {
-            Error::config(format!(
-                "{} is not UTF-8 text; iamdb leaves it alone",
-                target.display()
-            ))
-        })?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+    for _ in 0..50 {
+        let (text, read) = read_text(&target, private.is_some())?;
+        let new_text = edit(&text)?;
+        if let Some(mode) = private
+            && let Ok(meta) = std::fs::metadata(&target)
+            && meta.permissions().mode() & 0o777 & !mode != 0
+        {
+            eprintln!(
+                "iamdb: warning: {} was readable by others (mode {:o}); it is {mode:04o} now (libpq ignores a looser file)",
+                target.display(),
+                meta.permissions().mode() & 0o777
+            );
+        }
+        let written = fsutil::replace_if_unchanged(&target, new_text.as_bytes(), private, &read)
+            .map_err(|e| Error::config(format!("cannot write {}: {e}", target.display())))?;
+        if written {
+            return Ok(());
+        }
+        tracing::debug!(path = %target.display(), "changed by another program while editing; again");
+    }
+    Err(Error::config(format!(
+        "{} keeps changing under iamdb; not written",
+        target.display()
+    )))
+}
+
+/// The file's text and the fingerprint of the version read. A file that will hold a secret
+/// must be a regular file of this user's: iamdb will not write a token into a file someone
+/// else owns (and could read), nor through a device or a pipe.
+fn read_text(target: &Path, secret: bool) -> Result<(String, fsutil::Fingerprint)> {
+    use std::io::Read;
+    let file = match std::fs::File::open(target) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok((String::new(), fsutil::Fingerprint::of(None)));
+        }
         Err(e) => {
             return Err(Error::config(format!(
                 "cannot read {}: {e}",
@@ -162,21 +192,46 @@ pub(crate) fn edit_file(
             )));
         }
     };
-    let new_text = edit(&text)?;
-    let written = match private {
-        Some(mode) => {
-            if let Ok(meta) = std::fs::metadata(&target)
-                && meta.permissions().mode() & 0o777 & !mode != 0
-            {
-                eprintln!(
-                    "iamdb: warning: {} was readable by others (mode {:o}); it is {mode:04o} now (libpq ignores a looser file)",
-                    target.display(),
-                    meta.permissions().mode() & 0o777
-                );
-            }
-            fsutil::write_atomic_with_mode(&target, new_text.as_bytes(), mode)
+    let meta = file
+        .metadata()
+        .map_err(|e| Error::config(format!("cannot read {}: {e}", target.display())))?;
+    if !meta.is_file() {
+        return Err(Error::config(format!(
+            "{} is not a regular file; iamdb leaves it alone",
+            target.display()
+        )));
+    }
+    if secret {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let uid = unsafe { libc::geteuid() };
+        if meta.uid() != uid {
+            return Err(Error::config(format!(
+                "{} belongs to uid {}, not to this user (uid {uid}); iamdb will not write a token into it",
+                target.display(),
+                meta.uid()
+            )));
         }
-        None => fsutil::write_atomic(&target, new_text.as_bytes(), 0o644),
-    };
-    written.map_err(|e| Error::config(format!("cannot write {}: {e}", target.display())))
+    }
+    if meta.len() > 16 << 20 {
+        return Err(Error::config(format!(
+            "{} is {} bytes; iamdb leaves files over 16 MiB alone",
+            target.display(),
+            meta.len()
+        )));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    (&file)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::config(format!("cannot read {}: {e}", target.display())))?;
+    // The fingerprint from before the read: a change made while reading shows up at the
+    // rename as well, and sends iamdb round again.
+    let read = fsutil::Fingerprint::of(Some(&meta));
+    let text = String::from_utf8(bytes).map_err(|_| {
+        Error::config(format!(
+            "{} is not UTF-8 text; iamdb leaves it alone",
+            target.display()
+        ))
+    })?;
+    Ok((text, read))
 }

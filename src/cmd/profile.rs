@@ -152,7 +152,7 @@ fn describe(
 
 /// Reads the config text for editing: empty when the file does not exist yet.
 fn read_for_edit(path: &Path) -> Result<String> {
-    match std::fs::read(path) {
+    match config::read_config(path) {
         Ok(bytes) => String::from_utf8(bytes)
             .map_err(|_| Error::config(format!("{}: not UTF-8 text", path.display()))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),

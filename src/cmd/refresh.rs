@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 
 /// Shortest and longest sleep between refreshes.
-const MIN_SLEEP: Duration = Duration::from_secs(5);
+const MIN_SLEEP: Duration = Duration::from_secs(2);
 const MAX_SLEEP: Duration = Duration::from_secs(600);
 /// After a failed refresh (network down, credentials expired), try again this soon.
 const RETRY: Duration = Duration::from_secs(30);
