@@ -94,6 +94,15 @@ fn amz_date(s: &str) -> Option<i64> {
 }
 
 /// Reads `token` as of `now` (Unix seconds).
+/// Where the name of a secret parameter starts inside a value, in any letter case.
+fn secret_start(value: &str) -> Option<usize> {
+    let lower = value.to_ascii_lowercase();
+    ["x-amz-signature", "x-amz-security-token"]
+        .iter()
+        .filter_map(|name| lower.find(name))
+        .min()
+}
+
 pub fn inspect(token: &str, now: i64) -> Report {
     let mut problems = Vec::new();
     let mut token = token.trim();
@@ -129,18 +138,28 @@ pub fn inspect(token: &str, now: i64) -> Report {
         }
     };
 
-    let params: Vec<Param> = query
-        .unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (n, v) = p.split_once('=').unwrap_or((p, ""));
-            Param {
-                name: percent_decode(n),
-                value: percent_decode(v),
-            }
-        })
-        .collect();
+    let mut params: Vec<Param> = Vec::new();
+    let mut runs_on = false;
+    for p in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (n, v) = p.split_once('=').unwrap_or((p, ""));
+        let mut value = percent_decode(v);
+        // A value that runs into the signature or the session token (an `&` lost on the way)
+        // is cut there: whatever follows is never repeated back.
+        if let Some(at) = secret_start(&value) {
+            value.truncate(at);
+            runs_on = true;
+        }
+        params.push(Param {
+            name: percent_decode(n),
+            value,
+        });
+    }
+    if runs_on {
+        problems.push(
+            "malformed: a value runs into X-Amz-Signature or X-Amz-Security-Token (an `&` is missing)"
+                .to_string(),
+        );
+    }
     let get = |name: &str| {
         params
             .iter()
@@ -344,9 +363,24 @@ pub fn rfc3339(unix: i64) -> String {
 }
 
 /// The report as lines for a person.
+/// `s` with control characters escaped (`\u{1b}`), so that a pasted escape sequence cannot
+/// drive the terminal.
+fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 pub fn render(r: &Report) -> String {
     let mut out = String::new();
-    let mut line = |k: &str, v: String| out.push_str(&format!("{k:<12} {v}\n"));
+    // Control characters from the pasted text are shown escaped, never sent to the terminal.
+    let mut line = |k: &str, v: String| out.push_str(&format!("{k:<12} {}\n", printable(&v)));
     let endpoint = match (&r.host, r.port) {
         (Some(h), Some(p)) => format!("{h}:{p}"),
         (Some(h), None) => h.clone(),
@@ -380,7 +414,7 @@ pub fn render(r: &Report) -> String {
         out.push_str("ok: nothing wrong with this token that it can tell by itself\n");
     } else {
         for p in &r.problems {
-            out.push_str(&format!("problem: {p}\n"));
+            out.push_str(&format!("problem: {}\n", printable(p)));
         }
     }
     out
@@ -389,6 +423,19 @@ pub fn render(r: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_running_into_the_session_token_is_cut() {
+        // Found by `cargo fuzz run inspect`: with the `&` before it lost, the session token was
+        // shown as part of the user name.
+        let pasted =
+            "db.example:5432/?Action=connect&DBUser=appX-Amz-Security-Token=FwoGZXIvYXdzEJr";
+        let report = inspect(pasted, 1_795_000_000);
+        assert_eq!(report.user.as_deref(), Some("app"));
+        let shown = render(&report);
+        assert!(!shown.contains("FwoGZXIvYXdz"), "{shown}");
+        assert!(shown.contains("an `&` is missing"), "{shown}");
+    }
 
     #[test]
     fn text_that_is_not_a_host_is_not_repeated() {

@@ -1,5 +1,6 @@
 //! `iamdb inspect` reads whatever a user pastes: any bytes must give a report, never a panic,
-//! and the report must never repeat the signature or the session token.
+//! and the report must never repeat the signature or the session token, nor send a control
+//! character from the pasted text to the terminal.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -10,6 +11,10 @@ fuzz_target!(|data: &[u8]| {
     let report = iamdb::inspect::inspect(&text, 1_795_000_000);
     let rendered = iamdb::inspect::render(&report);
     let _ = report.usable();
+    assert!(
+        !rendered.chars().any(|c| c.is_control() && c != '\n'),
+        "inspect sent a control character to the terminal"
+    );
     for secret in ["X-Amz-Signature=", "X-Amz-Security-Token="] {
         if let Some(at) = text.find(secret) {
             let value: String = text[at + secret.len()..]
