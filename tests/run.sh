@@ -52,6 +52,32 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --all-targets --quiet -- -D warnings
 
+# Fuzzing (cargo fuzz, libFuzzer with AddressSanitizer): every target in fuzz/ for a short run on
+# each test run (IAMDB_FUZZ_SECONDS, 20 s by default); a crash fails the run and leaves its
+# input under fuzz/artifacts/. cargo fuzz needs a nightly compiler's -Z flags: the machine's
+# nightly toolchain when there is one, else the stable one with RUSTC_BOOTSTRAP=1.
+echo "== cargo fuzz"
+command -v cargo-fuzz >/dev/null || cargo install --locked --quiet cargo-fuzz
+if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+  fuzz=(cargo +nightly fuzz)
+else
+  fuzz=(env RUSTC_BOOTSTRAP=1 cargo fuzz)
+fi
+(
+  cd fuzz
+  cargo fmt --check
+  "${fuzz[@]}" build -O
+  for target in $("${fuzz[@]}" list); do
+    flog="target/fuzz-$target.log"
+    if ! "${fuzz[@]}" run -O "$target" -- -max_total_time="${IAMDB_FUZZ_SECONDS:-20}" >"$flog" 2>&1; then
+      tail -n 60 "$flog"
+      echo "fuzz: $target crashed; the input is in fuzz/artifacts/$target/"
+      exit 1
+    fi
+    echo "fuzz: $target: $(grep -o 'Done [0-9]* runs in [0-9]* second(s)' "$flog")"
+  done
+)
+
 # The packages, from a release build: tests/packaging.rs checks them (and, under CI=true,
 # installs the .deb with dpkg -i and removes it again).
 echo "== packages (cargo deb, cargo generate-rpm)"
