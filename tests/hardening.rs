@@ -622,3 +622,467 @@ fn refresh_watch_over_many_token_lifetimes_keeps_files_fresh_and_memory_flat() {
         tokens.len()
     );
 }
+
+/// A TOML basic string holding `s`.
+fn toml_str(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The fields of a `.pgpass` line as libpq reads them (`\` escapes the next character).
+fn pgpass_fields(line: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => fields.last_mut().unwrap().extend(chars.next()),
+            ':' => fields.push(String::new()),
+            c => fields.last_mut().unwrap().push(c),
+        }
+    }
+    fields
+}
+
+#[test]
+fn hostile_user_and_database_names_are_written_safely_everywhere() {
+    if !require("my_print_defaults") {
+        return;
+    }
+    let user = r#"a:b\c#d;e[f]"g'h$(id)`id`"#;
+    let db = r#"shop:1\2#3;[client]"#;
+    let mut sb = Sandbox::new("hostile").with_env_keys();
+    sb.set("IAMDB_CACHE", "file");
+    sb.write_config(&format!(
+        "[profiles.p]\nengine = \"postgres\"\nhost = \"{HOST}\"\nuser = {u}\ndatabase = {d}\n\n\
+         [profiles.m]\nengine = \"mariadb\"\nhost = \"{HOST}\"\nport = 3306\nuser = {u}\ndatabase = {d}\n",
+        u = toml_str(user),
+        d = toml_str(db),
+    ));
+    let pg_token = sb.run(&["token", "p"]).ok().token().to_string();
+    let my_token = sb.run(&["token", "m"]).ok().token().to_string();
+    sb.run(&["pgpass", "sync", "p"]).ok();
+    sb.run(&["pgservice", "sync", "p"]).ok();
+    sb.run(&["mycnf", "sync", "m"]).ok();
+
+    // .pgpass: one line, whose fields are exactly the profile's.
+    let pgpass = std::fs::read_to_string(sb.home().join(".pgpass")).unwrap();
+    assert_eq!(pgpass.lines().count(), 4, "{pgpass}");
+    let line = pgpass.lines().nth(2).unwrap();
+    assert_eq!(
+        pgpass_fields(line),
+        [HOST, "5432", db, user, pg_token.as_str()],
+        "{line}"
+    );
+
+    // The option file, read by MariaDB's own parser.
+    let tokens = sb.root.join("config/iamdb/my.cnf");
+    let out = sb
+        .command("my_print_defaults")
+        .arg(format!("--defaults-file={}", tokens.display()))
+        .arg("client_m")
+        .output()
+        .unwrap();
+    let printed = String::from_utf8(out.stdout).unwrap();
+    for expected in [
+        format!("--user={user}"),
+        format!("--password={my_token}"),
+        format!("--database={db}"),
+    ] {
+        assert!(
+            printed.lines().any(|l| l == expected),
+            "{expected} not in:\n{printed}"
+        );
+    }
+    assert_eq!(
+        printed.lines().filter(|l| l.starts_with("--user=")).count(),
+        1
+    );
+
+    // pg_service.conf: one section of nine lines, the values as they are (libpq takes the
+    // rest of the line).
+    let service = std::fs::read_to_string(sb.home().join(".pg_service.conf")).unwrap();
+    assert_eq!(service.lines().count(), 9, "{service}");
+    assert!(service.lines().any(|l| l == format!("user={user}")));
+    assert!(service.lines().any(|l| l == format!("dbname={db}")));
+    assert_eq!(service.lines().filter(|l| l.starts_with('[')).count(), 1);
+}
+
+#[test]
+fn values_that_could_inject_lines_are_refused_with_their_place() {
+    let sb = Sandbox::new("refused").with_env_keys();
+    for (key, value) in [
+        ("user", "app\n[client]"),
+        ("database", "shop\nhost=evil.example"),
+        ("ssl_ca", "/etc/ca.pem\nsslmode=disable"),
+        ("aws_profile", "ops\r"),
+        ("host", "db.example:5432"),
+        ("host", "$(id).example"),
+        ("connect_host", "127.0.0.1;rm"),
+    ] {
+        let mut text =
+            format!("[profiles.p]\nengine = \"postgres\"\nhost = \"{HOST}\"\nuser = \"app\"\n");
+        if key == "host" || key == "user" {
+            text = text.replace(
+                &format!("{key} = "),
+                &format!("{key} = {} # was ", toml_str(value)),
+            );
+        } else {
+            text.push_str(&format!("{key} = {}\n", toml_str(value)));
+        }
+        sb.write_config(&text);
+        let run = sb.run(&["token", "p"]).fails(3);
+        let place = format!("{}:", sb.config_path().display());
+        assert!(
+            run.stderr.starts_with(&format!("iamdb: error: {place}")) && run.stderr.contains(key),
+            "{key}={value:?}: {}",
+            run.stderr
+        );
+        assert!(run.stdout.is_empty());
+    }
+    let long = "x".repeat(2000);
+    sb.write_config(&format!(
+        "[profiles.p]\nengine = \"postgres\"\nhost = \"{HOST}\"\nuser = \"app\"\ndatabase = \"{long}\"\n"
+    ));
+    let run = sb.run(&["token", "p"]).fails(3);
+    assert!(
+        run.stderr.contains("longer than 1024 bytes"),
+        "{}",
+        run.stderr
+    );
+
+    // The same values as flags name the flag (and nothing is added).
+    sb.write_config("");
+    for (flag, value) in [
+        ("--user", "app\nx"),
+        ("--database", "db\nx"),
+        ("--aws-profile", "a\tb"),
+        ("--ssl-ca", "/x\n"),
+    ] {
+        let mut args = vec!["profile", "add", "q", "--host", HOST, flag, value];
+        if flag != "--user" {
+            args.extend(["--user", "app"]);
+        }
+        let run = sb.run(&args).fails(2);
+        assert!(
+            run.stderr.contains(flag) && run.stderr.contains("control character"),
+            "{flag}: {}",
+            run.stderr
+        );
+    }
+
+    // Profile names become file names, option groups and shell functions: only a safe set.
+    for name in [
+        "a\nb",
+        "a:b",
+        "$(id)",
+        "[client]",
+        "a;b",
+        "a b",
+        ".hidden",
+        &"n".repeat(65),
+    ] {
+        let run = sb
+            .run(&["profile", "add", name, "--host", HOST, "--user", "app"])
+            .fails(2);
+        assert!(
+            run.stderr.contains("profile name"),
+            "{name:?}: {}",
+            run.stderr
+        );
+    }
+
+    // Bytes that are not UTF-8 on the command line.
+    use std::os::unix::ffi::OsStrExt;
+    let out = sb
+        .iamdb(&["token"])
+        .arg(std::ffi::OsStr::from_bytes(b"caf\xe9"))
+        .output()
+        .unwrap();
+    let run = Run::from(out).fails(2);
+    assert!(run.stderr.contains("UTF-8"), "{}", run.stderr);
+}
+
+#[test]
+fn broken_config_files_get_a_clear_error_and_untrusted_ones_a_refusal() {
+    let mut sb = Sandbox::new("badfiles").with_env_keys();
+    let dir = sb.root.clone();
+    let cases: Vec<(&str, PathBuf, &str)> = {
+        let huge = dir.join("huge.toml");
+        std::fs::write(&huge, "# padding\n".repeat(200_000)).unwrap();
+        let binary = dir.join("binary.toml");
+        std::fs::write(&binary, b"\x00\x9f\x92\x96\xff\xfe").unwrap();
+        let a = dir.join("loop-a.toml");
+        let b = dir.join("loop-b.toml");
+        std::os::unix::fs::symlink(&b, &a).unwrap();
+        std::os::unix::fs::symlink(&a, &b).unwrap();
+        let open = dir.join("world.toml");
+        std::fs::write(&open, PG_PROFILE).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let group = dir.join("group.toml");
+        std::fs::write(&group, PG_PROFILE).unwrap();
+        std::fs::set_permissions(&group, std::fs::Permissions::from_mode(0o664)).unwrap();
+        std::os::unix::fs::chown(&group, None, Some(54_321)).unwrap();
+        let theirs = dir.join("theirs.toml");
+        std::fs::write(&theirs, PG_PROFILE).unwrap();
+        std::os::unix::fs::chown(&theirs, Some(54_321), None).unwrap();
+        vec![
+            ("huge", huge, "a config file is at most 1048576 bytes"),
+            (
+                "binary",
+                binary,
+                "not UTF-8 text (invalid byte at offset 1)",
+            ),
+            (
+                "device",
+                PathBuf::from("/dev/zero"),
+                "it is not a regular file",
+            ),
+            ("directory", dir.clone(), "it is a directory"),
+            ("loop", a, "its symbolic links form a loop"),
+            (
+                "world-writable",
+                open,
+                "it is writable by every user (mode 0666)",
+            ),
+            (
+                "group-writable",
+                group,
+                "it is writable by group 54321 (mode 0664)",
+            ),
+            ("someone else's", theirs, "it belongs to uid 54321"),
+        ]
+    };
+    for (what, path, message) in cases {
+        sb.set("IAMDB_CONFIG", path.display().to_string());
+        let start = Instant::now();
+        let run = sb.run(&["token", "p"]).fails(3);
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "{what}: {:?}",
+            start.elapsed()
+        );
+        let first = run.stderr.lines().next().unwrap();
+        assert!(
+            first.starts_with("iamdb: error: ")
+                && first.contains(&path.display().to_string())
+                && first.contains(message),
+            "{what}: {}",
+            run.stderr
+        );
+        if what.contains("writable") || what.contains("else") {
+            assert!(run.stderr.contains("chmod go-w"), "{}", run.stderr);
+            // A profile cannot be added to it either.
+            sb.run(&["profile", "add", "q", "--host", HOST, "--user", "app"])
+                .fails(3);
+        }
+    }
+    sb.unset("IAMDB_CONFIG");
+
+    // Unreadable: another user's file of mode 0600, read as a user who is not root.
+    if require("setpriv") {
+        let secret = dir.join("private.toml");
+        std::fs::write(&secret, PG_PROFILE).unwrap();
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let mut c = sb.command("setpriv");
+        c.args([
+            "--reuid=54321",
+            "--regid=54321",
+            "--clear-groups",
+            BIN,
+            "--config",
+        ])
+        .arg(&secret)
+        .args(["token", "p"]);
+        let run = Run::from(c.output().unwrap()).fails(3);
+        assert!(
+            run.stderr.contains("permission denied") && run.stderr.contains("private.toml"),
+            "{}",
+            run.stderr
+        );
+    }
+
+    // A .pgpass that belongs to someone else never receives a token.
+    sb.write_config(PG_PROFILE);
+    let pgpass = sb.home().join(".pgpass");
+    std::fs::write(&pgpass, "theirs:5432:*:u:p\n").unwrap();
+    std::os::unix::fs::chown(&pgpass, Some(54_321), None).unwrap();
+    let run = sb.run(&["pgpass", "sync", "p"]).fails(3);
+    assert!(
+        run.stderr.contains("belongs to uid 54321")
+            && run.stderr.contains("will not write a token"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(&pgpass).unwrap(),
+        "theirs:5432:*:u:p\n"
+    );
+}
+
+/// Every file under `dir`, recursively (symbolic links not followed).
+fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let ty = entry.file_type().unwrap();
+        if ty.is_dir() {
+            files_under(&entry.path(), out);
+        } else if ty.is_file() {
+            out.push(entry.path());
+        }
+    }
+}
+
+#[test]
+fn no_command_shows_a_secret_and_only_iamdbs_private_files_hold_one() {
+    const SESSION: &str = "IQoJb3JpZ2luX2VjEHardeningSessionToken0123456789abcdef";
+    let mut sb = Sandbox::new("audit").with_env_keys();
+    sb.set("AWS_SESSION_TOKEN", SESSION)
+        .set("IAMDB_CACHE", "file")
+        .set(
+            "AWS_ENDPOINT_URL_STS",
+            format!("http://127.0.0.1:{}", free_port()),
+        )
+        .set("IAMDB_CREDENTIALS_TIMEOUT", "3");
+    sb.write_config(&format!("{PG_PROFILE}\n{MY_PROFILE}"));
+    let mut signatures: Vec<String> = Vec::new();
+    let mut note = |stdout: &str| {
+        for t in stdout.split(|c: char| c.is_whitespace() || c == '"') {
+            if let Some(s) = param(t, "X-Amz-Signature") {
+                signatures.push(s.to_string());
+            }
+        }
+    };
+    // (arguments, may stdout hold the token: only where printing it is the command's job)
+    let commands: &[(&[&str], bool)] = &[
+        (&["-vv", "token", "p"], true),
+        (&["-vv", "token", "p", "--format", "json"], true),
+        (&["-vv", "token", "p", "--refresh"], true),
+        (&["-vv", "token", "m"], true),
+        (&["-vv", "mycnf", "m"], true),
+        (&["-vv", "pgpass", "sync"], false),
+        (&["-vv", "pgservice", "sync"], false),
+        (&["-vv", "mycnf", "sync"], false),
+        (&["-vv", "refresh"], false),
+        (&["-vv", "cache", "list"], false),
+        (&["-vv", "profile", "show", "p"], false),
+        (&["-vv", "profile", "list"], false),
+        (&["-vv", "shell-init", "bash"], false),
+        (
+            &[
+                "-vv",
+                "setup",
+                "p",
+                "--resource-id",
+                "db-ABCDEFGHIJKLMNOP",
+                "--account",
+                "123456789012",
+            ],
+            false,
+        ),
+        (&["-vv", "doctor", "p"], false),
+        (&["-vv", "ca", "path"], false),
+        (
+            &["-vv", "token", "--host", "bad host", "--user", "app"],
+            false,
+        ),
+        (&["-vv", "token", "p", "--region", "mars-1"], false),
+        (
+            &["-vv", "token", "p", "--aws-profile", "nonexistent"],
+            false,
+        ),
+        (&["-vv", "exec", "p", "--", "sh", "-c", "exit 3"], false),
+    ];
+    let mut outputs = Vec::new();
+    for (args, may_print) in commands {
+        let run = sb.run(args);
+        assert!(!run.stderr.contains("panicked"), "{args:?}: {}", run.stderr);
+        if *may_print {
+            note(&run.stdout);
+        }
+        outputs.push((args.join(" "), *may_print, run));
+    }
+    // inspect, reading the token from stdin: the report never repeats its secrets.
+    let token = sb.run(&["token", "p"]).ok().token().to_string();
+    note(&token);
+    let inspected = Run::with_input(&mut sb.iamdb(&["-vv", "inspect", "-"]), token.as_bytes());
+    outputs.push(("inspect -".to_string(), false, inspected));
+    // And cache clear, last.
+    let cleared = sb.run(&["-vv", "cache", "clear"]);
+    outputs.push(("cache clear".to_string(), false, cleared));
+
+    assert!(!signatures.is_empty());
+    for (args, may_print, run) in &outputs {
+        let mut secrets = vec![SECRET, SESSION];
+        secrets.extend(signatures.iter().map(String::as_str));
+        for secret in &secrets {
+            assert!(
+                !run.stderr.contains(secret),
+                "{args:?} logged a secret:\n{}",
+                run.stderr
+            );
+            assert!(
+                *may_print || !run.stdout.contains(secret),
+                "{args:?} printed a secret:\n{}",
+                run.stdout
+            );
+        }
+        assert!(
+            !run.stdout.contains(SECRET),
+            "{args:?} printed the secret key"
+        );
+    }
+
+    // Files: the secret key is nowhere; tokens (which carry the session token) only in the
+    // 0600 files iamdb owns, in private directories.
+    let allowed = [
+        sb.home().join(".pgpass"),
+        sb.root.join("config/iamdb/my.cnf"),
+    ];
+    let cache = sb.root.join("runtime/iamdb/cache");
+    let mut files = Vec::new();
+    files_under(&sb.root, &mut files);
+    let mut holders = 0;
+    for file in files {
+        let bytes = std::fs::read(&file).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains(SECRET),
+            "{} holds the secret key",
+            file.display()
+        );
+        let holds = text.contains(SESSION) || signatures.iter().any(|s| text.contains(s.as_str()));
+        if !holds {
+            continue;
+        }
+        holders += 1;
+        assert!(
+            allowed.contains(&file) || file.starts_with(&cache),
+            "{} holds a token",
+            file.display()
+        );
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().mode() & 0o777,
+            0o600,
+            "{}",
+            file.display()
+        );
+    }
+    assert!(holders >= 2, "the synced files hold tokens");
+    assert_eq!(
+        std::fs::metadata(sb.root.join("runtime/iamdb"))
+            .unwrap()
+            .mode()
+            & 0o777,
+        0o700
+    );
+}
