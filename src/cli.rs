@@ -17,7 +17,10 @@ use crate::config::Engine;
 (byte for byte what `aws rds generate-db-auth-token` prints), keeps it in the OS keyring until \
 shortly before it expires, and hands it to the database clients you already use.",
     after_help = "Exit codes: 0 ok, 1 internal error, 2 usage error, 3 config error, \
-4 AWS credential error, 5 cache error, 6 a check failed (doctor, inspect, ca update)."
+4 AWS credential error, 5 cache error, 6 a check failed (doctor, inspect, ca update).\n\n\
+Environment: IAMDB_CONFIG (the config file; it must be writable by its owner only), IAMDB_CACHE \
+(auto, keyutils, secret-service, file, none), IAMDB_KEYRING_TIMEOUT_MS (a Secret Service \
+call's deadline, 3000), IAMDB_CREDENTIALS_TIMEOUT (seconds to resolve AWS credentials, 30)."
 )]
 pub struct Cli {
     /// Config file to read instead of $XDG_CONFIG_HOME/iamdb/config.toml.
@@ -254,7 +257,8 @@ pub struct ExecArgs {
 #[derive(Debug, Subcommand)]
 pub enum PgpassCommand {
     /// Write or refresh one line per PostgreSQL profile (all of them, or those named) inside a
-    /// block iamdb marks as its own; every other line is kept as it is.
+    /// block iamdb marks as its own; every other line is kept as it is. Scripts that append to
+    /// the file while iamdb may be syncing should hold `flock` on its directory, as iamdb does.
     Sync(SyncArgs),
 }
 
