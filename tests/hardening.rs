@@ -625,19 +625,7 @@ fn refresh_watch_over_many_token_lifetimes_keeps_files_fresh_and_memory_flat() {
 
 /// A TOML basic string holding `s`.
 fn toml_str(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    format!("\"{}\"", toml_escape(s))
 }
 
 /// The fields of a `.pgpass` line as libpq reads them (`\` escapes the next character).

@@ -263,10 +263,6 @@ fn offline_setup(sb: &Sandbox, profile: &str) -> serde_json::Value {
 }
 
 /// `s` escaped for the inside of a TOML basic string.
-fn toml_string(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"")
-}
-
 /// Names that break naive quoting: quotes of every kind, a statement separator, a shell
 /// substitution, a backslash, non-ASCII.
 const NAMES: &[&str] = &[
@@ -285,7 +281,7 @@ fn postgres_sql_creates_users_that_log_in_with_iamdb() {
     let sb = Sandbox::new("setup-pg").with_env_keys();
     let mut config = String::new();
     for (i, name) in NAMES.iter().enumerate() {
-        let toml_name = toml_string(name);
+        let toml_name = toml_escape(name);
         config.push_str(
             &pg.profile(&format!("u{i}"), "localhost", &toml_name)
                 .replace("connect_host = \"127.0.0.1\"\n", ""),
@@ -333,7 +329,7 @@ fn mariadb_sql_creates_users_that_require_tls() {
     let sb = Sandbox::new("setup-my").with_env_keys();
     let mut config = String::new();
     for (i, name) in NAMES.iter().enumerate() {
-        let toml_name = toml_string(name);
+        let toml_name = toml_escape(name);
         config.push_str(&my.profile(&format!("u{i}"), "localhost", &toml_name, "mariadb"));
     }
     sb.write_config(&config);

@@ -149,10 +149,11 @@ pub(crate) fn edit_file(
     }
     let _lock = fsutil::lock_parent(&target)
         .map_err(|e| Error::config(format!("cannot lock {}: {e}", target.display())))?;
-    for _ in 0..50 {
+    for round in 0..50 {
         let (text, read) = read_text(&target, private.is_some())?;
         let new_text = edit(&text)?;
         if let Some(mode) = private
+            && round == 0
             && let Ok(meta) = std::fs::metadata(&target)
             && meta.permissions().mode() & 0o777 & !mode != 0
         {

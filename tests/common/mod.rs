@@ -259,6 +259,22 @@ impl Run {
     }
 }
 
+/// `s` escaped for the inside of a TOML basic string (`"..."`).
+pub fn toml_escape(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// A query parameter of a token (still percent-encoded).
 pub fn param<'a>(token: &'a str, name: &str) -> Option<&'a str> {
     let query = token.split_once("/?")?.1;
