@@ -110,7 +110,7 @@ fn write(
     // and SIGQUIT wait: a Ctrl-C or a `systemctl stop` then ends iamdb right after, with no
     // temporary file left behind. (SIGKILL cannot wait; the next write removes what it left.)
     let _signals = SignalsHeld::new();
-    let (tmp_path, mut tmp) = create_temp(dir, &name, mode)?;
+    let (tmp_dir, tmp_path, mut tmp) = create_temp(dir, &name, mode)?;
     let result = (|| {
         tmp.write_all(contents)?;
         tmp.sync_all()?;
@@ -129,6 +129,7 @@ fn write(
     if !matches!(result, Ok(true)) {
         let _ = fs::remove_file(&tmp_path);
     }
+    let _ = fs::remove_dir(&tmp_dir);
     result
 }
 
@@ -137,8 +138,8 @@ fn temp_prefix(name: &str) -> String {
     format!(".{name}.iamdb-")
 }
 
-/// Removes temporary files next to `name` that an iamdb killed by SIGKILL (or a power cut)
-/// left behind: those whose process is gone.
+/// Removes the temporary directories (and files) next to `name` that an iamdb killed by
+/// SIGKILL (or a power cut) left behind: those whose process is gone.
 fn remove_stale_temps(dir: &Path, name: &str) {
     let prefix = temp_prefix(name);
     let Ok(entries) = fs::read_dir(dir) else {
@@ -157,7 +158,15 @@ fn remove_stale_temps(dir: &Path, name: &str) {
             continue;
         };
         if !process_alive(pid) {
-            let _ = fs::remove_file(entry.path());
+            let path = entry.path();
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => {
+                    let _ = fs::remove_dir_all(&path);
+                }
+                _ => {
+                    let _ = fs::remove_file(&path);
+                }
+            }
         }
     }
 }
@@ -227,7 +236,11 @@ impl Drop for SignalsHeld {
     }
 }
 
-fn create_temp(dir: &Path, name: &str, mode: u32) -> io::Result<(PathBuf, File)> {
+/// A temporary file for `name`, created exclusively with `mode`, inside a directory of its own
+/// that only this user can enter (0700), made next to the file it will replace: the rename out
+/// of it stays within one file system, so it is atomic, and no other user can see or open the
+/// file even by name. Returns the directory, the file's path and the open file.
+fn create_temp(dir: &Path, name: &str, mode: u32) -> io::Result<(PathBuf, PathBuf, File)> {
     let pid = std::process::id();
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -235,25 +248,40 @@ fn create_temp(dir: &Path, name: &str, mode: u32) -> io::Result<(PathBuf, File)>
         .unwrap_or(0);
     let prefix = temp_prefix(name);
     for attempt in 0..100u32 {
-        let path = dir.join(format!("{prefix}{pid}-{nanos:x}-{attempt}.tmp"));
-        let mut options = OpenOptions::new();
-        options.write(true).create_new(true);
+        let tmp_dir = dir.join(format!("{prefix}{pid}-{nanos:x}-{attempt}.tmp"));
+        let mut builder = fs::DirBuilder::new();
         #[cfg(unix)]
-        options.mode(mode);
-        match options.open(&path) {
-            Ok(file) => {
-                // The umask may have narrowed the mode; set it exactly.
-                #[cfg(unix)]
-                file.set_permissions(fs::Permissions::from_mode(mode))?;
-                return Ok((path, file));
-            }
+        builder.mode(0o700);
+        match builder.create(&tmp_dir) {
+            Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),
         }
+        let opened = (|| {
+            // The umask may have narrowed the modes; set them exactly.
+            #[cfg(unix)]
+            fs::set_permissions(&tmp_dir, fs::Permissions::from_mode(0o700))?;
+            let path = tmp_dir.join(name);
+            let mut options = OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            options.mode(mode);
+            let file = options.open(&path)?;
+            #[cfg(unix)]
+            file.set_permissions(fs::Permissions::from_mode(mode))?;
+            Ok((path, file))
+        })();
+        return match opened {
+            Ok((path, file)) => Ok((tmp_dir, path, file)),
+            Err(e) => {
+                let _ = fs::remove_dir_all(&tmp_dir);
+                Err(e)
+            }
+        };
     }
     Err(io::Error::new(
         io::ErrorKind::AlreadyExists,
-        "could not create a temporary file",
+        "could not create a temporary directory",
     ))
 }
 
@@ -424,6 +452,32 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
             .collect();
         assert!(leftovers.is_empty());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn temporary_files_are_private_and_stale_ones_are_removed() {
+        let dir = scratch("temp");
+        let (tmp_dir, path, _file) = create_temp(&dir, ".pgpass", 0o600).unwrap();
+        assert_eq!(path.parent(), Some(tmp_dir.as_path()));
+        assert_eq!(
+            fs::metadata(&tmp_dir).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        // A second one for the same file never reuses the first.
+        let (other, _, _f) = create_temp(&dir, ".pgpass", 0o600).unwrap();
+        assert_ne!(other, tmp_dir);
+        // Left by a process that is gone: a pid above Linux's largest possible pid.
+        let stale = dir.join(format!("{}4194305-0-0.tmp", temp_prefix(".pgpass")));
+        fs::create_dir(&stale).unwrap();
+        fs::write(stale.join(".pgpass"), "x").unwrap();
+        remove_stale_temps(&dir, ".pgpass");
+        assert!(!stale.exists());
+        assert!(tmp_dir.exists() && other.exists(), "ours are alive");
         fs::remove_dir_all(&dir).unwrap();
     }
 
