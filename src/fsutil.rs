@@ -25,12 +25,6 @@ pub fn write_atomic(path: &Path, contents: &[u8], new_mode: u32) -> io::Result<(
     write(path, contents, new_mode, true, None).map(|_| ())
 }
 
-/// Like [`write_atomic`], but the file always ends up with `mode` (for files that must be
-/// private whatever they were before).
-pub fn write_atomic_with_mode(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
-    write(path, contents, mode, false, None).map(|_| ())
-}
-
 /// What identifies one version of a file: a file replaced, appended to or rewritten in place
 /// since has another fingerprint (None: the file did not exist).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,8 +61,9 @@ impl Fingerprint {
     }
 }
 
-/// Like [`write_atomic_with_mode`] (or [`write_atomic`] when `mode` is None), but only if
-/// `path` still has the fingerprint `read`: a program that changed the file after iamdb read
+/// Like [`write_atomic`], but the file always ends up with `mode` when one is given (for files
+/// that must be private whatever they were before), and only if `path` still has the
+/// fingerprint `read`: a program that changed the file after iamdb read
 /// it (another editor, an `echo >> ~/.pgpass` that does not take iamdb's lock) must not lose
 /// its change to iamdb's rename. Returns false, writing nothing, when the file changed.
 pub fn replace_if_unchanged(
@@ -295,13 +290,21 @@ fn permissions_mode(_meta: &fs::Metadata) -> u32 {
     0o600
 }
 
+/// This process's effective user id.
+#[cfg(unix)]
+pub fn euid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
 /// Why a file others could have written is not to be trusted, or None when only this user
 /// (or root) can change it: it belongs to this user or root, is not writable by everyone, and
 /// is group-writable only for this user's own group.
 #[cfg(unix)]
 pub fn untrusted(meta: &fs::Metadata) -> Option<String> {
-    // SAFETY: geteuid and getegid have no preconditions and cannot fail.
-    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    let uid = euid();
+    // SAFETY: getegid has no preconditions and cannot fail.
+    let gid = unsafe { libc::getegid() };
     let mode = meta.permissions().mode() & 0o7777;
     if meta.uid() != uid && meta.uid() != 0 {
         Some(format!(
@@ -367,8 +370,7 @@ pub fn private_dir(dir: &Path) -> io::Result<()> {
                 dir.display()
             )));
         }
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        let uid = unsafe { libc::geteuid() };
+        let uid = euid();
         if meta.uid() != uid {
             return Err(io::Error::other(format!(
                 "{} belongs to uid {}, not to this user (uid {uid})",
@@ -395,8 +397,7 @@ pub fn runtime_dir() -> PathBuf {
     }
     #[cfg(unix)]
     {
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        let uid = unsafe { libc::geteuid() };
+        let uid = euid();
         std::env::temp_dir().join(format!("iamdb-{uid}"))
     }
     #[cfg(not(unix))]

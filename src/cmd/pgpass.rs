@@ -204,8 +204,7 @@ fn read_text(target: &Path, secret: bool) -> Result<(String, fsutil::Fingerprint
     }
     if secret {
         use std::os::unix::fs::MetadataExt;
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        let uid = unsafe { libc::geteuid() };
+        let uid = fsutil::euid();
         if meta.uid() != uid {
             return Err(Error::config(format!(
                 "{} belongs to uid {}, not to this user (uid {uid}); iamdb will not write a token into it",
