@@ -9,7 +9,6 @@
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
-use std::process::Command;
 
 use common::*;
 
@@ -165,7 +164,7 @@ fn switching_identity_never_serves_another_identitys_token() {
 
 #[test]
 fn entries_are_served_until_the_refresh_margin() {
-    if !require("faketime") {
+    if !require_faketime() {
         return;
     }
     let sb = sandbox("margin", "ku-margin");
@@ -201,7 +200,7 @@ fn entries_are_served_until_the_refresh_margin() {
 
 #[test]
 fn credentials_that_expire_first_bound_the_entry() {
-    if !require("faketime") {
+    if !require_faketime() {
         return;
     }
     let mut sb = sandbox("credexpiry", "ku-credexpiry");
@@ -237,7 +236,9 @@ fn a_corrupt_entry_is_a_miss_and_is_replaced() {
         "{\"token\":\"\"}",
         "{\"token\":\"x\",\"signed_at\":5,\"expires_at\":4}",
     ] {
-        let status = Command::new("sh")
+        // In the sandbox's user namespace, whose user keyring is the one iamdb uses there.
+        let status = sb
+            .command("sh")
             .args([
                 "-c",
                 &format!("printf '%s' '{garbage}' | keyctl padd user '{name}' @u >/dev/null"),

@@ -185,7 +185,7 @@ fn iamdb_token(instant: &str, c: &Case) -> String {
 
 #[test]
 fn tokens_match_botocore_byte_for_byte() {
-    if !require("faketime") {
+    if !require_faketime() {
         return;
     }
     let cases = cases();
@@ -230,7 +230,7 @@ fn tokens_match_botocore_byte_for_byte() {
 
 #[test]
 fn tokens_match_the_aws_cli() {
-    if !require("faketime") || !require("aws") {
+    if !require_faketime() || !require("aws") {
         return;
     }
     let instant = "2026-07-08 09:10:11";
@@ -245,22 +245,18 @@ fn tokens_match_the_aws_cli() {
             sb.set("AWS_SESSION_TOKEN", SESSION);
         }
         let port = c.port.to_string();
-        let out = sb
-            .command("faketime")
-            .args([
-                "-f",
-                instant,
-                "aws",
-                "rds",
-                "generate-db-auth-token",
-                "--hostname",
-                c.host,
-                "--port",
-                &port,
-            ])
-            .args(["--username", c.user, "--region", c.region])
-            .output()
-            .unwrap();
+        let mut aws = sb.command("aws");
+        aws.args([
+            "rds",
+            "generate-db-auth-token",
+            "--hostname",
+            c.host,
+            "--port",
+            &port,
+        ])
+        .args(["--username", c.user, "--region", c.region]);
+        fake_time(&mut aws, instant);
+        let out = aws.output().unwrap();
         assert!(
             out.status.success(),
             "aws cli: {}",

@@ -61,7 +61,7 @@ fn akid(token: &str) -> &str {
 
 #[test]
 fn environment_keys_sign_without_any_aws_files() {
-    if !require("faketime") {
+    if !require_faketime() {
         return;
     }
     let sb = Sandbox::new("env").with_env_keys();
@@ -76,7 +76,7 @@ fn environment_keys_sign_without_any_aws_files() {
 
 #[test]
 fn an_explicit_aws_profile_beats_environment_keys() {
-    if !require("faketime") {
+    if !require_faketime() {
         return;
     }
     let sb = Sandbox::new("profile").with_env_keys();
@@ -108,7 +108,7 @@ fn aws_profile_from_the_environment_selects_shared_file_credentials() {
 
 #[test]
 fn credential_process_supplies_session_credentials() {
-    if !require("faketime") {
+    if !require_faketime() {
         return;
     }
     let sb = Sandbox::new("process");
@@ -135,7 +135,7 @@ fn credential_process_supplies_session_credentials() {
 
 #[test]
 fn assume_role_with_a_source_profile_goes_through_sts() {
-    if !require("faketime") {
+    if !require_faketime() {
         return;
     }
     let moto = moto();
@@ -243,7 +243,7 @@ fn web_identity_from_the_environment() {
 
 #[test]
 fn ecs_container_credentials_with_an_authorization_token() {
-    if !require("faketime") {
+    if !require_faketime() {
         return;
     }
     let mut sb = Sandbox::new("ecs");
@@ -284,7 +284,7 @@ fn ecs_container_credentials_with_an_authorization_token() {
 
 #[test]
 fn ec2_instance_profile_through_imdsv2() {
-    if !require("faketime") {
+    if !require_faketime() {
         return;
     }
     let mut sb = Sandbox::new("imds");

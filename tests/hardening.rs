@@ -216,7 +216,7 @@ fn sts_that_refuses_hangs_or_talks_nonsense_fails_fast_and_clearly() {
 
 #[test]
 fn a_cached_token_is_never_served_past_its_expiry_when_sts_is_down() {
-    if !require("faketime") {
+    if !require_faketime() {
         return;
     }
     // STS (moto) behind a forwarder that the test can take away: the endpoint stays the same,

@@ -70,7 +70,7 @@ fn a_fresh_token_reads_back_without_its_secrets() {
 
 #[test]
 fn damaged_tokens_are_named_and_exit_6() {
-    if !require("faketime") {
+    if !require_faketime() {
         return;
     }
     let sb = Sandbox::new("inspect-damaged").with_env_keys();
@@ -99,7 +99,7 @@ fn damaged_tokens_are_named_and_exit_6() {
 
 #[test]
 fn botocore_tokens_read_the_same() {
-    if !require("python3") || !require("faketime") {
+    if !require("python3") || !require_faketime() {
         return;
     }
     let sb = Sandbox::new("inspect-boto").with_env_keys();

@@ -57,7 +57,7 @@ fn mysql(sb: &Sandbox) -> Run {
 
 #[test]
 fn refresh_renews_expired_tokens_in_synced_files() {
-    if !pg::available() || !my::available() || !require("faketime") {
+    if !pg::available() || !my::available() || !require_faketime() {
         return;
     }
     let sb = synced_long_ago("refresh");
@@ -94,7 +94,7 @@ fn refresh_renews_expired_tokens_in_synced_files() {
 
 #[test]
 fn refresh_watch_renews_and_stops_cleanly_on_sigterm() {
-    if !pg::available() || !my::available() || !require("faketime") {
+    if !pg::available() || !my::available() || !require_faketime() {
         return;
     }
     let sb = synced_long_ago("watch");

@@ -18,6 +18,8 @@ command -v keyctl >/dev/null || need+=(keyutils)
 command -v dbus-run-session >/dev/null || need+=(dbus-daemon)
 command -v gnome-keyring-daemon >/dev/null || need+=(gnome-keyring)
 command -v unshare >/dev/null || need+=(util-linux)
+# Other OS users for the security tests (useradd, gpasswd).
+command -v useradd >/dev/null || need+=(passwd)
 [ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql-15)
 command -v psql >/dev/null || need+=(postgresql-client-15)
 [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
@@ -92,13 +94,39 @@ export IAMDB_DEB IAMDB_RPM
 echo "$IAMDB_DEB"
 echo "$IAMDB_RPM"
 
+# The tests run every command in user namespaces of their own and must never reach the
+# keyring of the user running them: a canary entry named like iamdb's goes in first (it must
+# survive every `iamdb cache clear`), and no key may appear that was not there before (keys of
+# the user's own may expire meanwhile; that is their timeout, not the tests).
+keyring() {
+  for key in $(keyctl rlist @u 2>/dev/null); do keyctl describe "$key"; done | sort
+}
+canary=$(keyctl add user "iamdb:canary:$$" "iamdb tests/run.sh canary" @u)
+keys_before=$(keyring)
+
+# Other OS users and groups the tests made (iamdb-test-*), removed after the run.
+remove_test_accounts() {
+  getent passwd | cut -d: -f1 | grep '^iamdb-test-' | while read -r user; do userdel "$user" 2>/dev/null || true; done
+  getent group | cut -d: -f1 | grep '^iamdb-test-' | while read -r group; do groupdel "$group" 2>/dev/null || true; done
+}
+
 echo "== cargo test"
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log"; keyctl unlink "$canary" @u >/dev/null 2>&1 || true; remove_test_accounts' EXIT
 set +e
 cargo test --no-fail-fast 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
+keys_after=$(keyring)
+added=$(comm -13 <(echo "$keys_before") <(echo "$keys_after"))
+if [ -n "$added" ] || ! keyctl describe "$canary" >/dev/null 2>&1; then
+  echo "the tests reached the keyring of the user running them:"
+  echo "added: ${added:-nothing}"
+  keyctl describe "$canary" >/dev/null 2>&1 || echo "removed: the canary iamdb:canary:$$"
+  status=1
+else
+  echo "keyring of the user running the tests: canary kept, nothing added"
+fi
 passed=$(grep '^test result:' "$log" | grep -o '[0-9]* passed' | awk '{s+=$1} END {print s+0}')
 failed=$(grep '^test result:' "$log" | grep -o '[0-9]* failed' | awk '{s+=$1} END {print s+0}')
 echo

@@ -9,6 +9,7 @@
 
 pub mod my;
 pub mod pg;
+pub mod users;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -89,6 +90,7 @@ static COUNTER: AtomicUsize = AtomicUsize::new(0);
 pub struct Sandbox {
     pub root: PathBuf,
     pub env: BTreeMap<String, String>,
+    userns: UserNs,
 }
 
 impl Sandbox {
@@ -117,7 +119,11 @@ impl Sandbox {
         env.insert("LANG".into(), "C.UTF-8".into());
         // There is no EC2 here; tests that want IMDS point it at a stub.
         env.insert("AWS_EC2_METADATA_DISABLED".into(), "true".into());
-        Sandbox { root, env }
+        Sandbox {
+            root,
+            env,
+            userns: UserNs::new(),
+        }
     }
 
     /// Static keys in the environment, the most common credential source.
@@ -157,14 +163,41 @@ impl Sandbox {
         std::fs::write(self.home().join(".aws/credentials"), text).unwrap();
     }
 
-    /// A command running `program` in this sandbox's environment (and nothing else of ours).
+    /// A command running `program` in this sandbox's environment (and nothing else of ours),
+    /// inside the sandbox's own user namespace: its kernel keyring is the sandbox's, never the
+    /// keyring of the user running the tests.
     pub fn command(&self, program: &str) -> Command {
         let mut c = Command::new(program);
         c.env_clear()
             .envs(&self.env)
             .current_dir(&self.root)
             .stdin(Stdio::null());
+        self.userns.enter(&mut c);
         c
+    }
+
+    /// Like [`Sandbox::command`], run as `user` (its uid, gid and groups), in the same user
+    /// namespace.
+    pub fn command_as(&self, user: &users::OsUser, program: &str) -> Command {
+        let mut c = self.command("setpriv");
+        c.arg(format!("--reuid={}", user.uid))
+            .arg(format!("--regid={}", user.gid))
+            .arg("--init-groups")
+            .arg("--")
+            .arg(program);
+        c
+    }
+
+    /// `iamdb` run as `user`.
+    pub fn iamdb_as(&self, user: &users::OsUser, args: &[&str]) -> Command {
+        let mut c = self.command_as(user, BIN);
+        c.args(args);
+        c
+    }
+
+    /// Hands the whole sandbox to `user`, as if it were that user's home.
+    pub fn give_to(&self, user: &users::OsUser) {
+        users::chown_tree(&self.root, user.uid, user.gid);
     }
 
     pub fn iamdb(&self, args: &[&str]) -> Command {
@@ -181,11 +214,8 @@ impl Sandbox {
     /// signers are in the conformance tests. The monotonic clock keeps running so that
     /// timeouts still work.
     pub fn run_at(&self, instant: &str, args: &[&str]) -> Run {
-        let mut c = self.command("faketime");
-        c.env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
-            .args(["-f", instant])
-            .arg(BIN)
-            .args(args);
+        let mut c = self.iamdb(args);
+        fake_time(&mut c, instant);
         Run::from(c.output().unwrap())
     }
 }
@@ -400,13 +430,10 @@ pub fn botocore_tokens(instant: &str, cases: &[BotoCase<'_>]) -> Vec<String> {
             })
         })
         .collect();
-    let out = Run::with_input(
-        Command::new("faketime")
-            .args(["-f", instant])
-            .arg("python3")
-            .arg(support("botocore_tokens.py")),
-        &serde_json::to_vec(&input).unwrap(),
-    );
+    let mut cmd = Command::new("python3");
+    cmd.arg(support("botocore_tokens.py"));
+    fake_time(&mut cmd, instant);
+    let out = Run::with_input(&mut cmd, &serde_json::to_vec(&input).unwrap());
     assert_eq!(out.code, 0, "botocore failed: {}", out.stderr);
     out.stdout.lines().map(String::from).collect()
 }
@@ -469,4 +496,135 @@ pub fn tunnel_to(port: u16) -> u16 {
         }
     });
     local
+}
+
+/// A user namespace that maps every uid and gid to itself, so that inside it files, users and
+/// permissions are what they are outside, with one difference: since Linux 5.3 the kernel
+/// keeps the user keyrings (`@u`) per user namespace, so iamdb's kernel-keyring cache in a
+/// sandbox never reaches the keyring of the user running the tests. The namespace lives as
+/// long as the descriptor.
+pub struct UserNs {
+    fd: std::os::fd::OwnedFd,
+}
+
+impl UserNs {
+    pub fn new() -> UserNs {
+        use std::io::Write;
+        let mut child = Command::new("unshare")
+            .args(["--user", "sh", "-c", "read line"])
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("unshare (util-linux) is needed for the tests' user namespaces");
+        let pid = child.id();
+        let ours = std::fs::read_link("/proc/self/ns/user").unwrap();
+        let start = Instant::now();
+        while std::fs::read_link(format!("/proc/{pid}/ns/user"))
+            .ok()
+            .as_ref()
+            == Some(&ours)
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "unshare --user did not start"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        for map in ["uid_map", "gid_map"] {
+            std::fs::write(format!("/proc/{pid}/{map}"), "0 0 4294967295\n")
+                .unwrap_or_else(|e| panic!("cannot write {map} of a test user namespace: {e}"));
+        }
+        let fd = std::fs::File::open(format!("/proc/{pid}/ns/user"))
+            .unwrap()
+            .into();
+        child.stdin.take().unwrap().write_all(b"\n").unwrap();
+        child.wait().unwrap();
+        UserNs { fd }
+    }
+
+    /// Makes `cmd` start inside this namespace.
+    pub fn enter(&self, cmd: &mut Command) {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::process::CommandExt;
+        let fd = self.fd.as_raw_fd();
+        // SAFETY: setns is async-signal-safe; the child is single-threaded after fork, and the
+        // descriptor stays open in it until exec (it is close-on-exec).
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::setns(fd, libc::CLONE_NEWUSER) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+}
+
+/// Where Debian's libfaketime is.
+pub fn libfaketime() -> Option<PathBuf> {
+    [
+        "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+        "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+        "/usr/lib/faketime/libfaketime.so.1",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.exists())
+}
+
+/// Is libfaketime there? Under CI a missing piece is a failure, not a skip.
+pub fn require_faketime() -> bool {
+    present("libfaketime (Debian's faketime)", libfaketime().is_some())
+}
+
+/// Runs `cmd` with the wall clock at `instant` (libfaketime's format: an absolute time freezes
+/// it, `+10m` shifts it), by preloading libfaketime directly rather than through the `faketime`
+/// program, whose shared semaphores in /dev/shm can collide with stale ones. The monotonic
+/// clock keeps running so that timeouts still work.
+pub fn fake_time(cmd: &mut Command, instant: &str) {
+    let lib = libfaketime().expect("libfaketime is not installed");
+    cmd.env("LD_PRELOAD", lib)
+        .env("FAKETIME", instant)
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .env("FAKETIME_NO_CACHE", "1");
+}
+
+/// tests/support/fake_db_server.py: a server that logs what a client sends it and serves
+/// nothing, to prove that a token never reaches it.
+pub struct FakeServer {
+    pub port: u16,
+    pub log: PathBuf,
+}
+
+impl FakeServer {
+    /// `mode` is `pg` or `mysql`.
+    pub fn start(sandbox: &Sandbox, mode: &str) -> FakeServer {
+        let log = sandbox.root.join(format!("fake-{mode}.log"));
+        std::fs::write(&log, "").unwrap();
+        let mut c = Command::new("python3");
+        c.arg(support("fake_db_server.py"))
+            .arg(mode)
+            .arg(&log)
+            .stderr(Stdio::inherit());
+        let port = spawn_helper(c, true).unwrap();
+        FakeServer { port, log }
+    }
+
+    /// What clients did, one JSON object each.
+    pub fn events(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    /// Fails when any client connected at all.
+    #[track_caller]
+    pub fn assert_untouched(&self) {
+        let events = self.events();
+        assert!(
+            events.is_empty(),
+            "a client connected to the fake server: {events:?}"
+        );
+    }
 }
