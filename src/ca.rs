@@ -26,16 +26,48 @@ fn marker_path(bundle: &Path) -> PathBuf {
     bundle.with_file_name("rds-ca-bundle.source")
 }
 
+/// The largest CA bundle iamdb reads (AWS's is about 160 KB).
+const MAX_BUNDLE_BYTES: u64 = 8 << 20;
+
+/// The bundle file's bytes, or None when there is none. A FIFO, a device or a directory
+/// there is an error, never a wait.
+fn read_bundle(path: &Path) -> Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let (file, meta) = match fsutil::open_regular(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(Error::config(format!(
+                "cannot read the CA bundle {}: {e}",
+                path.display()
+            ))
+            .hint(format!(
+                "remove it; iamdb installs the Amazon RDS bundle there again ({})",
+                path.display()
+            )));
+        }
+    };
+    let mut bytes = Vec::with_capacity(meta.len().min(MAX_BUNDLE_BYTES) as usize);
+    file.take(MAX_BUNDLE_BYTES)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::config(format!("cannot read {}: {e}", path.display())))?;
+    Ok(Some(bytes))
+}
+
 /// The installed bundle for the clients: a downloaded one (`ca update`) as it is, else the
-/// embedded one, written (atomically) when missing or different.
+/// embedded one, written (atomically) when missing or different. Refused when anyone but
+/// this user (or root) could change it or a directory above it: clients trust whatever CA
+/// that file names.
 pub fn installed_bundle() -> Result<PathBuf> {
     let path = bundle_path()?;
-    if marker_path(&path).is_file()
-        && std::fs::read(&path).is_ok_and(|have| certificate_count(&have) > 0)
-    {
-        return Ok(path);
+    let have = read_bundle(&path)?;
+    let downloaded =
+        marker_path(&path).is_file() && have.as_deref().is_some_and(|b| certificate_count(b) > 0);
+    if !downloaded && have.as_deref() != Some(RDS_BUNDLE) {
+        write(&path, RDS_BUNDLE, None)?;
     }
-    install().map(|(path, _)| path)
+    fsutil::check_trusted("the CA bundle", &path).map_err(|e| Error::config(e.to_string()))?;
+    Ok(path)
 }
 
 /// Installs the embedded bundle unless the file already holds it; says whether it wrote.
@@ -43,7 +75,8 @@ pub fn installed_bundle() -> Result<PathBuf> {
 pub fn install() -> Result<(PathBuf, bool)> {
     let path = bundle_path()?;
     let marker = marker_path(&path);
-    if std::fs::read(&path).is_ok_and(|have| have == RDS_BUNDLE) && !marker.exists() {
+    if read_bundle(&path)?.as_deref() == Some(RDS_BUNDLE) && !marker.exists() {
+        fsutil::check_trusted("the CA bundle", &path).map_err(|e| Error::config(e.to_string()))?;
         return Ok((path, false));
     }
     write(&path, RDS_BUNDLE, None)?;
@@ -62,22 +95,15 @@ pub fn install_downloaded(pem: &[u8], url: &str, now_unix: i64) -> Result<PathBu
 }
 
 fn write(path: &Path, pem: &[u8], source: Option<String>) -> Result<()> {
-    let fail = |what: &Path, e: std::io::Error| {
-        Error::internal(format!("cannot write {}: {e}", what.display()))
-    };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::internal(format!("cannot create {}: {e}", dir.display())))?;
-    }
-    let _lock = fsutil::lock_parent(path).map_err(|e| fail(path, e))?;
     let marker = marker_path(path);
-    fsutil::write_atomic(path, pem, 0o644).map_err(|e| fail(path, e))?;
+    crate::edit::replace_file(path, pem, 0o644, "the CA bundle")?;
     match source {
-        Some(text) => {
-            fsutil::write_atomic(&marker, text.as_bytes(), 0o644).map_err(|e| fail(&marker, e))
-        }
+        Some(text) => crate::edit::replace_file(&marker, text.as_bytes(), 0o644, "the CA bundle"),
         None => match std::fs::remove_file(&marker) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(fail(&marker, e)),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::config(format!(
+                "cannot remove {}: {e}",
+                marker.display()
+            ))),
             _ => Ok(()),
         },
     }
@@ -92,14 +118,25 @@ pub fn certificate_count(pem: &[u8]) -> usize {
 }
 
 /// The CA file clients verify the server with: the profile's `ssl_ca`, else the RDS bundle.
+/// Either must be a regular file that nobody but this user (or root) can change.
 pub fn for_profile(ssl_ca: Option<&std::path::Path>) -> Result<PathBuf> {
     match ssl_ca {
-        Some(p) if p.is_file() => Ok(p.to_path_buf()),
-        Some(p) => Err(Error::config(format!(
-            "ssl_ca {} does not exist or is not a file",
-            p.display()
-        ))
-        .hint("fix ssl_ca in the profile, or remove it to use the Amazon RDS CA bundle")),
+        Some(p) => {
+            if let Err(e) = fsutil::open_regular(p) {
+                return Err(Error::config(format!(
+                    "ssl_ca {} cannot be used: {}",
+                    p.display(),
+                    if e.kind() == std::io::ErrorKind::NotFound {
+                        "it does not exist".to_string()
+                    } else {
+                        e.to_string()
+                    }
+                ))
+                .hint("fix ssl_ca in the profile, or remove it to use the Amazon RDS CA bundle"));
+            }
+            fsutil::check_trusted("the CA file", p).map_err(|e| Error::config(e.to_string()))?;
+            Ok(p.to_path_buf())
+        }
         None => installed_bundle(),
     }
 }

@@ -48,7 +48,7 @@ pub enum Command {
     Cache(CacheCommand),
     /// Run psql logged in to a PostgreSQL profile: TLS verified, the token never on a command line.
     #[command(
-        after_help = "Examples:\n  iamdb psql prod\n  iamdb psql prod -- -c 'SELECT current_user'"
+        after_help = "Examples:\n  iamdb psql prod\n  iamdb psql prod -- -c 'SELECT current_user'\n\nlibpq variables that could send the token elsewhere (PGSERVICE, PGHOSTADDR, PGSSLMODE, ...)\nare removed from psql's environment; -v names them."
     )]
     Psql(ClientArgs),
     /// Run mysql logged in to a MySQL/MariaDB profile: TLS verified, the token never on a
@@ -59,18 +59,21 @@ pub enum Command {
     Mysql(ClientArgs),
     /// Like `iamdb mysql`, with the `mariadb` client.
     Mariadb(ClientArgs),
-    /// Print a [client] option group for a MySQL/MariaDB profile, or keep [client_PROFILE]
-    /// groups in an option file that ~/.my.cnf includes (`sync`).
+    /// Print an option file for a MySQL/MariaDB profile, for `--defaults-file` (the client's own
+    /// option files included first, the profile's [client] group last, so that it wins), or
+    /// keep [client_PROFILE] groups in an option file that ~/.my.cnf includes (`sync`).
     #[command(
         args_conflicts_with_subcommands = true,
-        after_help = "Examples:\n  mysql --defaults-extra-file=<(iamdb mycnf reports)\n  iamdb mycnf sync && mysql --defaults-group-suffix=_reports"
+        after_help = "Examples:\n  mysql --defaults-file=<(iamdb mycnf reports)\n  iamdb mycnf sync && mysql --defaults-group-suffix=_reports\n\nWith --defaults-extra-file instead, a [client] group in ~/.my.cnf (read after it) could\nsend the token to another server."
     )]
     Mycnf(MycnfArgs),
     /// Run any program with a profile's connection in its environment: for PostgreSQL, PGHOST,
-    /// PGPORT, PGUSER, PGDATABASE, PGPASSWORD, PGSSLMODE, PGSSLROOTCERT; for MySQL/MariaDB,
-    /// MYSQL_HOST, MYSQL_TCP_PORT and IAMDB_MYSQL_DEFAULTS_FILE (a private option file).
+    /// PGPORT, PGUSER, PGDATABASE, PGPASSWORD, PGSSLMODE, PGSSLROOTCERT, PGGSSENCMODE (inherited
+    /// libpq variables that could send the token elsewhere, such as PGSERVICE and PGHOSTADDR,
+    /// are removed; -v names them); for MySQL/MariaDB, MYSQL_HOST, MYSQL_TCP_PORT and
+    /// IAMDB_MYSQL_DEFAULTS_FILE (a private option file, for --defaults-file).
     #[command(
-        after_help = "Examples:\n  iamdb exec prod -- pg_dump -Fc -f prod.dump\n  iamdb exec prod -- python3 app.py"
+        after_help = "Examples:\n  iamdb exec prod -- pg_dump -Fc -f prod.dump\n  iamdb exec prod -- python3 app.py\n  iamdb exec reports -- sh -c 'mysqldump --defaults-file=\"$IAMDB_MYSQL_DEFAULTS_FILE\" shop'"
     )]
     Exec(ExecArgs),
     /// Keep fresh tokens for PostgreSQL profiles in ~/.pgpass (or $PGPASSFILE).
@@ -140,6 +143,23 @@ pub enum Command {
         after_help = "Examples:\n  iamdb setup prod --lookup                  # the resource id through the RDS API\n  iamdb setup prod --resource-id db-ABCDEFGHIJKLMNOPQRSTUVWXY0\n  iamdb setup prod --lookup --format json | jq .policy > policy.json"
     )]
     Setup(SetupArgs),
+    /// Run a command while holding the lock iamdb takes to edit FILE, so that a script that
+    /// changes the file (`.pgpass`, `pg_service.conf`, `~/.my.cnf`) never races a sync or a
+    /// refresh. The lock is private to this user; iamdb gives up waiting for it after 10 s.
+    #[command(
+        after_help = "Examples:\n  iamdb lock ~/.pgpass -- sh -c 'echo \"db.example.com:5432:*:me:pw\" >> ~/.pgpass'\n\nExits with the command's exit code."
+    )]
+    Lock(LockArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// The file the command changes.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The program to run and its arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Args)]
@@ -229,7 +249,7 @@ pub struct MycnfArgs {
     /// Profile whose [client] group to print.
     #[arg(value_name = "PROFILE", add = complete::mysql_profile())]
     pub profile: Option<String>,
-    /// The client the group is for [default: from `mysql --version`].
+    /// The client the option file is for [default: what `mysql --help` says it is].
     #[arg(long, value_enum, value_name = "FLAVOUR", global = true)]
     pub flavour: Option<crate::clients::mysql::Flavour>,
     #[command(subcommand)]
@@ -257,8 +277,9 @@ pub struct ExecArgs {
 #[derive(Debug, Subcommand)]
 pub enum PgpassCommand {
     /// Write or refresh one line per PostgreSQL profile (all of them, or those named) inside a
-    /// block iamdb marks as its own; every other line is kept as it is. Scripts that append to
-    /// the file while iamdb may be syncing should hold `flock` on its directory, as iamdb does.
+    /// block iamdb marks as its own; every other line is kept as it is. Scripts that change
+    /// the file while iamdb may be syncing should run under `iamdb lock FILE -- COMMAND`, which
+    /// takes the lock iamdb takes.
     Sync(SyncArgs),
 }
 
@@ -398,7 +419,9 @@ pub enum CacheCommand {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// Remove cached tokens: all of them, or those of one profile.
+    /// Remove cached tokens, all of them or those of one profile, from every store this
+    /// platform has (whatever `cache` or IAMDB_CACHE chooses): entries named `iamdb:...` in the
+    /// kernel keyring (the user keyring) and the Secret Service, and the file cache's files.
     Clear {
         #[arg(value_name = "PROFILE", add = complete::any_profile())]
         profile: Option<String>,

@@ -176,7 +176,8 @@ pub fn aws_profile_names() -> Vec<String> {
         (crate::credentials::credentials_file(), false),
     ];
     for (file, is_config) in files {
-        let Some(text) = file.and_then(|f| std::fs::read_to_string(f).ok()) else {
+        let Some(text) = file.and_then(|f| crate::fsutil::read_text(&f, 1 << 20).ok().flatten())
+        else {
             continue;
         };
         names.extend(section_names(&text, is_config));

@@ -426,14 +426,7 @@ pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 /// this user's tokens to a server of their own through `host` or `connect_host`).
 pub fn read_config(path: &Path) -> io::Result<Vec<u8>> {
     use std::io::Read;
-    let file = std::fs::File::open(path)?;
-    let meta = file.metadata()?;
-    if meta.is_dir() {
-        return Err(io::Error::from(io::ErrorKind::IsADirectory));
-    }
-    if !meta.is_file() {
-        return Err(io::Error::other("it is not a regular file"));
-    }
+    let (file, meta) = crate::fsutil::open_regular(path)?;
     if meta.len() > MAX_CONFIG_BYTES {
         return Err(io::Error::other(format!(
             "it is {} bytes; a config file is at most {MAX_CONFIG_BYTES} bytes",

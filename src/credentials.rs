@@ -15,7 +15,7 @@
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use aws_credential_types::Credentials;
 use serde::{Deserialize, Serialize};
@@ -46,6 +46,18 @@ const IDENTITY_ENV: &[&str] = &[
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
 ];
+
+/// An upper bound on resolving credentials (STS, SSO, a credential_process...);
+/// `IAMDB_CREDENTIALS_TIMEOUT` (seconds, 1 to 3600) changes it.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub fn resolve_timeout() -> Duration {
+    std::env::var("IAMDB_CREDENTIALS_TIMEOUT")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|s| (1..=3600).contains(s))
+        .map_or(RESOLVE_TIMEOUT, Duration::from_secs)
+}
 
 pub(crate) fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
@@ -280,7 +292,9 @@ fn parse_rfc3339(text: &str) -> Result<SystemTime> {
         })
 }
 
-/// The helper binary: next to this executable, else on PATH.
+/// The helper binary: next to this executable, else in an absolute directory of PATH. An empty
+/// PATH element or `.` means the current directory, where anyone could have left a program
+/// named like the helper: those are never searched.
 fn helper_path() -> Result<PathBuf> {
     let name = if cfg!(windows) {
         "iamdb-credentials.exe"
@@ -296,12 +310,25 @@ fn helper_path() -> Result<PathBuf> {
     std::env::var_os("PATH")
         .into_iter()
         .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .filter(|d| d.is_absolute())
         .map(|d| d.join(name))
         .find(|p| p.is_file())
         .ok_or_else(|| {
-            Error::internal(format!("{name} is not installed next to iamdb or on PATH"))
-                .hint("reinstall iamdb (`cargo install --path .` installs both programs)")
+            Error::internal(format!(
+                "{name} is not installed next to iamdb or in an absolute directory on PATH"
+            ))
+            .hint("reinstall iamdb (`cargo install --path .` installs both programs)")
         })
+}
+
+/// The most iamdb reads from the helper for an answer that is not a download: a credentials
+/// document is a few kilobytes.
+pub const HELPER_ANSWER_LIMIT: usize = 1 << 20;
+
+/// How long iamdb waits for the helper beyond the helper's own deadlines before it kills it:
+/// a backstop for a helper that is stuck, never the usual way a call ends.
+fn helper_deadline() -> Duration {
+    resolve_timeout() + Duration::from_secs(30)
 }
 
 fn run_helper(
@@ -321,7 +348,7 @@ fn run_helper(
         args.extend(["--sts-region".to_string(), r.to_string()]);
     }
     tracing::debug!("resolving AWS credentials through the helper");
-    let out = zeroize::Zeroizing::new(call_helper(&args, quiet)?);
+    let out = zeroize::Zeroizing::new(call_helper(&args, quiet, HELPER_ANSWER_LIMIT)?);
     let doc: HelperOutput = serde_json::from_slice(&out).map_err(|e| {
         Error::internal(format!(
             "iamdb-credentials printed something that is not its credentials document ({e})"
@@ -330,11 +357,29 @@ fn run_helper(
     doc.into_resolved()
 }
 
+/// Reads at most `limit` bytes from `from` on a thread of its own; the channel gets the bytes,
+/// or None when there were more.
+fn read_bounded(
+    mut from: impl Read + Send + 'static,
+    limit: usize,
+) -> std::sync::mpsc::Receiver<Option<Vec<u8>>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let read = (&mut from).take(limit as u64 + 1).read_to_end(&mut out);
+        let _ = tx.send((read.is_ok() && out.len() <= limit).then_some(out));
+        // Drain the rest so that the helper is not stuck on a full pipe before it is killed.
+        let _ = std::io::copy(&mut from, &mut std::io::sink());
+    });
+    rx
+}
+
 /// Runs the `iamdb-credentials` helper with `args` (and -v as iamdb got it) and returns what it
-/// printed on stdout. Secrets come back on the pipe, never on a command line. The helper's
-/// errors and logs go straight to our stderr; with `quiet`, its error comes back as the
-/// returned Error instead (`doctor` reports it as a failed check).
-pub fn call_helper(args: &[String], quiet: bool) -> Result<Vec<u8>> {
+/// printed on stdout, at most `limit` bytes. Secrets come back on the pipe, never on a command
+/// line. The helper's errors and logs go straight to our stderr; with `quiet`, its error comes
+/// back as the returned Error instead (`doctor` reports it as a failed check). A helper that
+/// answers more than `limit` bytes, or outlives its deadline, is killed.
+pub fn call_helper(args: &[String], quiet: bool, limit: usize) -> Result<Vec<u8>> {
     let path = helper_path()?;
     let mut cmd = Command::new(&path);
     cmd.args(args);
@@ -351,37 +396,63 @@ pub fn call_helper(args: &[String], quiet: bool) -> Result<Vec<u8>> {
         })
         .spawn()
         .map_err(|e| Error::internal(format!("cannot run {}: {e}", path.display())))?;
-    // Drain stderr on its own thread so that neither pipe can fill up and stall the helper.
-    let stderr = child.stderr.take().map(|mut e| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = e.read_to_string(&mut text);
-            text
-        })
-    });
-    let mut out = Vec::new();
-    if let Some(mut stdout) = child.stdout.take() {
-        stdout
-            .read_to_end(&mut out)
-            .map_err(|e| Error::internal(format!("reading from {}: {e}", path.display())))?;
+    let stdout = child.stdout.take().map(|o| read_bounded(o, limit));
+    let stderr = child.stderr.take().map(|e| read_bounded(e, 64 << 10));
+    let deadline = Instant::now() + helper_deadline();
+    let mut too_long = false;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Ok(None) => {
+                too_long = true;
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            Err(e) => {
+                return Err(Error::internal(format!(
+                    "waiting for {}: {e}",
+                    path.display()
+                )));
+            }
+        }
+    };
+    let collect = |rx: Option<std::sync::mpsc::Receiver<Option<Vec<u8>>>>| {
+        rx.map(|rx| rx.recv_timeout(Duration::from_secs(5)).ok().flatten())
+    };
+    let out = collect(stdout);
+    let err = collect(stderr).flatten().unwrap_or_default();
+    if too_long {
+        return Err(Error::credentials(format!(
+            "{} did not finish within {} s and was stopped",
+            path.display(),
+            helper_deadline().as_secs()
+        )));
     }
-    let status = child
-        .wait()
-        .map_err(|e| Error::internal(format!("waiting for {}: {e}", path.display())))?;
-    let stderr = stderr.and_then(|t| t.join().ok()).unwrap_or_default();
+    let status = status.expect("set unless too_long");
+    let Some(Some(out)) = out else {
+        return Err(Error::internal(format!(
+            "{} answered more than {limit} bytes; iamdb read no more",
+            path.display()
+        ))
+        .hint("make sure iamdb-credentials is the program installed with iamdb"));
+    };
     if !status.success() {
         let code = status.code().unwrap_or(1);
         if !quiet {
             return Err(Error::reported(code));
         }
-        return Err(helper_error(code, &stderr));
+        return Err(helper_error(code, &String::from_utf8_lossy(&err)));
     }
     Ok(out)
 }
 
 /// [`call_helper`] (quiet) for a subcommand that prints one JSON document of type `T`.
 pub fn call_helper_json<T: serde::de::DeserializeOwned>(args: &[String]) -> Result<T> {
-    let out = call_helper(args, true)?;
+    let out = call_helper(args, true, HELPER_ANSWER_LIMIT)?;
     serde_json::from_slice(&out).map_err(|e| {
         Error::internal(format!(
             "iamdb-credentials {} printed an unexpected document: {e}",

@@ -63,6 +63,12 @@ impl Error {
         Self::new(Kind::Internal, message)
     }
 
+    /// Exit with `code` and print nothing more: the command has said what happened, or the
+    /// code is a child program's own (`iamdb lock`).
+    pub fn exit(code: i32) -> Self {
+        Self::reported(code)
+    }
+
     /// An error the helper has already printed; iamdb exits with its code and says nothing.
     pub fn reported(code: i32) -> Self {
         let kind = match code {

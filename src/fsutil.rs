@@ -5,6 +5,8 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 #[cfg(unix)]
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
@@ -85,7 +87,9 @@ fn write(
     keep_mode: bool,
     unchanged: Option<&Fingerprint>,
 ) -> io::Result<bool> {
+    check_home_owner(path)?;
     let target = write_target(path)?;
+    check_home_owner(&target)?;
     let dir = target
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -297,30 +301,360 @@ pub fn euid() -> u32 {
     unsafe { libc::geteuid() }
 }
 
+/// An io::Error whose message is the whole story (what, why, and the fix).
+fn refused(message: String) -> io::Error {
+    io::Error::new(io::ErrorKind::PermissionDenied, message)
+}
+
+/// Creates `dir` and every missing directory above it with mode 0700, whatever the umask: a
+/// directory iamdb creates (`~/.config`, `~/.local/share/iamdb`, ...) is never one that others
+/// can write into. Directories that exist are left as they are.
+pub fn create_dirs(dir: &Path) -> io::Result<()> {
+    if dir.as_os_str().is_empty() || dir.is_dir() {
+        return Ok(());
+    }
+    check_home_owner(dir)?;
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    builder.mode(0o700);
+    builder.create(dir)
+}
+
+/// Opens `path` for reading, refusing anything but a regular file: a FIFO (a `PGPASSFILE` or
+/// `--config` pointed at a pipe) would block the open until someone writes to it, and a device
+/// could be read forever. The open itself never blocks. Returns the file and its metadata.
+pub fn open_regular(path: &Path) -> io::Result<(File, fs::Metadata)> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if meta.is_dir() {
+        return Err(io::Error::from(io::ErrorKind::IsADirectory));
+    }
+    if !meta.is_file() {
+        return Err(io::Error::other(format!(
+            "it is not a regular file but {}",
+            file_kind(&meta)
+        )));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: fcntl on a descriptor owned by `file`; only O_NONBLOCK is cleared.
+        unsafe {
+            let fd = file.as_raw_fd();
+            let flags = libc::fcntl(fd, libc::F_GETFL);
+            if flags >= 0 {
+                libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
+            }
+        }
+    }
+    Ok((file, meta))
+}
+
+/// Reads a text file of at most `max` bytes through [`open_regular`]; None when it does not
+/// exist.
+pub fn read_text(path: &Path, max: u64) -> io::Result<Option<String>> {
+    use std::io::Read;
+    let (file, meta) = match open_regular(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if meta.len() > max {
+        return Err(io::Error::other(format!(
+            "it is {} bytes; iamdb reads at most {max}",
+            meta.len()
+        )));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(max + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(io::Error::other(format!("it is over {max} bytes")));
+    }
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "it is not UTF-8 text"))
+}
+
+/// What kind of file this is, for messages.
+fn file_kind(meta: &fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_block_device() || t.is_char_device() {
+            return "a device";
+        }
+    }
+    if meta.is_dir() {
+        "a directory"
+    } else if meta.file_type().is_symlink() {
+        "a symbolic link"
+    } else if meta.is_file() {
+        "a regular file"
+    } else {
+        "a special file"
+    }
+}
+
 /// Why a file others could have written is not to be trusted, or None when only this user
 /// (or root) can change it: it belongs to this user or root, is not writable by everyone, and
-/// is group-writable only for this user's own group.
+/// is group-writable only when its group is this user's alone (see [`group_is_private`]).
 #[cfg(unix)]
 pub fn untrusted(meta: &fs::Metadata) -> Option<String> {
+    untrusted_entry(meta, false)
+}
+
+/// [`untrusted`] for a directory on the way to a file: a directory others may write into is
+/// still safe when it has the sticky bit (like /tmp), since then only an entry's owner can
+/// rename or remove it, and the entries on the way are checked themselves.
+#[cfg(unix)]
+fn untrusted_entry(meta: &fs::Metadata, directory: bool) -> Option<String> {
     let uid = euid();
-    // SAFETY: getegid has no preconditions and cannot fail.
-    let gid = unsafe { libc::getegid() };
     let mode = meta.permissions().mode() & 0o7777;
+    let sticky = directory && mode & 0o1000 != 0;
     if meta.uid() != uid && meta.uid() != 0 {
         Some(format!(
-            "it belongs to uid {}, not to this user (uid {uid})",
-            meta.uid()
+            "it belongs to {}, not to this user ({})",
+            user_label(meta.uid()),
+            user_label(uid)
         ))
-    } else if mode & 0o002 != 0 {
+    } else if mode & 0o002 != 0 && !sticky {
         Some(format!("it is writable by every user (mode {mode:04o})"))
-    } else if mode & 0o020 != 0 && meta.gid() != gid {
+    } else if mode & 0o020 != 0 && !sticky && !group_is_private(meta.gid()) {
         Some(format!(
-            "it is writable by group {} (mode {mode:04o})",
-            meta.gid()
+            "it is writable by group {}, which other users are in (mode {mode:04o})",
+            group_label(meta.gid())
         ))
     } else {
         None
     }
+}
+
+/// Why `path` cannot be trusted, naming the file or directory at fault, or None when nobody
+/// but this user and root can change it: the file itself, and every directory on the way to
+/// it (both the path as given and the path its symbolic links resolve to), since whoever can
+/// write into one of those directories can replace what comes after.
+#[cfg(unix)]
+pub fn untrusted_path(path: &Path) -> io::Result<Option<(PathBuf, String)>> {
+    let real = fs::canonicalize(path)?;
+    let meta = fs::metadata(&real)?;
+    if let Some(why) = untrusted_entry(&meta, meta.is_dir()) {
+        return Ok(Some((real, why)));
+    }
+    untrusted_ancestors(path, &real)
+}
+
+/// The directories above `given` and `real` that others could write into.
+#[cfg(unix)]
+fn untrusted_ancestors(given: &Path, real: &Path) -> io::Result<Option<(PathBuf, String)>> {
+    let given = std::path::absolute(given)?;
+    let mut seen = std::collections::BTreeSet::new();
+    for dir in given.ancestors().skip(1).chain(real.ancestors().skip(1)) {
+        if dir.as_os_str().is_empty() || !seen.insert(dir.to_path_buf()) {
+            continue;
+        }
+        let meta = fs::metadata(dir)?;
+        if let Some(why) = untrusted_entry(&meta, true) {
+            return Ok(Some((dir.to_path_buf(), why)));
+        }
+    }
+    Ok(None)
+}
+
+/// An error for a file or directory iamdb will not use because others can change it, with
+/// the fix.
+#[cfg(unix)]
+pub fn distrust_error(what: &str, path: &Path, at: &Path, why: &str) -> io::Error {
+    let fix = if why.starts_with("it belongs to") {
+        format!(
+            "remove or rename {} (someone else made it), then run iamdb again",
+            at.display()
+        )
+    } else {
+        format!("`chmod go-w {}`", at.display())
+    };
+    let place = if at == path {
+        String::new()
+    } else {
+        format!(" on its way, {}:", at.display())
+    };
+    refused(format!(
+        "iamdb will not use {what} {}:{place} {why}; other users could change it. Fix: {fix}",
+        path.display()
+    ))
+}
+
+/// Fails, with the fix, when others could change `path` (see [`untrusted_path`]).
+pub fn check_trusted(what: &str, path: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    if let Some((at, why)) = untrusted_path(path)? {
+        return Err(distrust_error(what, path, &at, &why));
+    }
+    #[cfg(not(unix))]
+    let _ = (what, path);
+    Ok(())
+}
+
+/// Whether group `gid` can hold nobody but this user: it lists no member but this user, and
+/// no other account has it as its primary group. Only then may a group-writable file be
+/// trusted (the user private groups of Debian, Fedora and most distributions); a shared group
+/// such as `users` cannot.
+#[cfg(unix)]
+pub fn group_is_private(gid: u32) -> bool {
+    let uid = euid();
+    let Some(me) = user_name(uid) else {
+        return false;
+    };
+    let Some(members) = group_members(gid) else {
+        return false;
+    };
+    if members.iter().any(|m| *m != me) {
+        return false;
+    }
+    !other_accounts_with_primary_group(gid, uid)
+}
+
+#[cfg(unix)]
+fn user_name(uid: u32) -> Option<String> {
+    let mut buf = vec![0u8; 16384];
+    // SAFETY: getpwuid_r fills `pwd` with pointers into `buf`, which outlives their use here.
+    unsafe {
+        let mut pwd: libc::passwd = std::mem::zeroed();
+        let mut out: *mut libc::passwd = std::ptr::null_mut();
+        let r = libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr().cast(), buf.len(), &mut out);
+        if r != 0 || out.is_null() || pwd.pw_name.is_null() {
+            return None;
+        }
+        Some(
+            std::ffi::CStr::from_ptr(pwd.pw_name)
+                .to_string_lossy()
+                .into_owned(),
+        )
+    }
+}
+
+/// The names of a group and its member list.
+#[cfg(unix)]
+fn group_entry(gid: u32) -> Option<(String, Vec<String>)> {
+    let mut buf = vec![0u8; 65536];
+    // SAFETY: getgrgid_r fills `grp` with pointers into `buf`, which outlives their use here;
+    // gr_mem is a NULL-terminated array of C strings.
+    unsafe {
+        let mut grp: libc::group = std::mem::zeroed();
+        let mut out: *mut libc::group = std::ptr::null_mut();
+        let r = libc::getgrgid_r(gid, &mut grp, buf.as_mut_ptr().cast(), buf.len(), &mut out);
+        if r != 0 || out.is_null() {
+            return None;
+        }
+        let name = if grp.gr_name.is_null() {
+            gid.to_string()
+        } else {
+            std::ffi::CStr::from_ptr(grp.gr_name)
+                .to_string_lossy()
+                .into_owned()
+        };
+        let mut members = Vec::new();
+        let mut p = grp.gr_mem;
+        while !p.is_null() && !(*p).is_null() {
+            members.push(std::ffi::CStr::from_ptr(*p).to_string_lossy().into_owned());
+            p = p.add(1);
+        }
+        Some((name, members))
+    }
+}
+
+#[cfg(unix)]
+fn group_members(gid: u32) -> Option<Vec<String>> {
+    group_entry(gid).map(|(_, m)| m)
+}
+
+/// Whether an account other than `uid` has `gid` as its primary group.
+#[cfg(unix)]
+fn other_accounts_with_primary_group(gid: u32, uid: u32) -> bool {
+    // getpwent walks the account database through NSS; iamdb asks only for a group-writable
+    // file, which is rare, from its main thread.
+    let mut found = false;
+    // SAFETY: setpwent/getpwent/endpwent are used from one thread at a time here, and each
+    // entry is read before the next call.
+    unsafe {
+        libc::setpwent();
+        loop {
+            let pw = libc::getpwent();
+            if pw.is_null() {
+                break;
+            }
+            if (*pw).pw_gid == gid && (*pw).pw_uid != uid {
+                found = true;
+                break;
+            }
+        }
+        libc::endpwent();
+    }
+    found
+}
+
+/// `alice (uid 1000)`, or `uid 1000` when the account has no name.
+#[cfg(unix)]
+pub fn user_label(uid: u32) -> String {
+    match user_name(uid) {
+        Some(name) => format!("{name} (uid {uid})"),
+        None => format!("uid {uid}"),
+    }
+}
+
+#[cfg(unix)]
+fn group_label(gid: u32) -> String {
+    match group_entry(gid) {
+        Some((name, _)) => format!("{name} (gid {gid})"),
+        None => gid.to_string(),
+    }
+}
+
+/// Refuses to create or replace anything under a home directory that belongs to another
+/// user: root run with another user's HOME (`sudo` keeping HOME, `su` without `-`, a cron job)
+/// would otherwise follow links that user planted there and truncate or re-mode files of
+/// root's. The message names both users and the fix.
+pub fn check_home_owner(path: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        let Some(home) = dirs::home_dir() else {
+            return Ok(());
+        };
+        let path = std::path::absolute(path)?;
+        if !path.starts_with(&home) {
+            return Ok(());
+        }
+        let meta = match fs::metadata(&home) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let uid = euid();
+        if meta.uid() != uid {
+            return Err(refused(format!(
+                "HOME is {}, which belongs to {}, but iamdb runs as {}: it edits no file there, \
+                 since links planted in another user's home could make it overwrite files of its own. \
+                 Fix: run it with `sudo -H` (or `su -`) so that HOME is this user's, or as the home's owner",
+                home.display(),
+                user_label(meta.uid()),
+                user_label(uid)
+            )));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// An exclusive advisory lock, held until dropped.
@@ -328,86 +662,172 @@ pub struct Lock {
     _file: File,
 }
 
-/// Locks the directory that holds `path` (flock on the directory itself), so that two iamdb
-/// processes editing files in it take turns, without leaving lock files behind.
-pub fn lock_parent(path: &Path) -> io::Result<Lock> {
-    let target = write_target(path)?;
+/// How long iamdb waits for a lock another process holds before it gives up with an error:
+/// an edit or a token refresh takes milliseconds, so a lock held longer than this is stuck.
+pub const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// Takes an exclusive lock on the lock file `path` (created 0600; a symbolic link there is
+/// refused, never followed), waiting at most `wait` for another holder.
+pub fn lock_file(path: &Path, wait: Duration) -> io::Result<Lock> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+    let file = options.open(path).map_err(|e| {
+        #[cfg(unix)]
+        if e.raw_os_error() == Some(libc::ELOOP) {
+            return refused(format!(
+                "the lock file {} is a symbolic link; iamdb does not follow it (remove it)",
+                path.display()
+            ));
+        }
+        e
+    })?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(refused(format!(
+            "the lock file {} is {}; remove it",
+            path.display(),
+            file_kind(&meta)
+        )));
+    }
+    let deadline = Instant::now() + wait;
+    let mut pause = Duration::from_millis(2);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(Lock { _file: file }),
+            Err(fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "another process has held the lock {} for {} s; is an iamdb (or `iamdb lock`) stuck?",
+                        path.display(),
+                        wait.as_secs()
+                    ),
+                ));
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(e),
+        }
+    }
+}
+
+/// The lock iamdb holds while it edits `file` (`.pgpass`, `pg_service.conf`, option files,
+/// the config file, the CA bundle): a lock file in iamdb's private runtime directory, named
+/// after the file's real path. No other user can open it, so no other user can stall iamdb
+/// by holding it (as anyone could with a lock on a readable home directory). `iamdb lock FILE
+/// -- COMMAND` takes the same lock for a script.
+pub fn edit_lock(file: &Path) -> io::Result<Lock> {
+    let dir = runtime_dir()?.join("locks");
+    private_dir(&dir)?;
+    lock_file(&dir.join(edit_lock_name(file)?), LOCK_WAIT)
+}
+
+/// `edit-<digest of the real path>.lock`; the path of a file that does not exist yet is its
+/// real directory's, joined with its name.
+fn edit_lock_name(file: &Path) -> io::Result<String> {
+    use sha2::{Digest, Sha256};
+    let target = write_target(file)?;
     let dir = target
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    lock_file(dir, false)
+    let real = fs::canonicalize(dir)
+        .unwrap_or_else(|_| std::path::absolute(dir).unwrap_or(dir.to_path_buf()));
+    let real = real.join(target.file_name().unwrap_or_default());
+    let digest = Sha256::digest(real.as_os_str().as_encoded_bytes());
+    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!("edit-{hex}.lock"))
 }
 
-/// Takes an exclusive lock on `path` (a lock file, created 0600 when `create` is set, or a
-/// directory), waiting for other holders.
-pub fn lock_file(path: &Path, create: bool) -> io::Result<Lock> {
-    let file = if create {
-        let mut options = OpenOptions::new();
-        options.read(true).write(true).create(true).truncate(false);
-        #[cfg(unix)]
-        options.mode(0o600);
-        options.open(path)?
-    } else {
-        File::open(path)?
-    };
-    file.lock()?;
-    Ok(Lock { _file: file })
-}
-
-/// Creates `dir` (and its parents) if needed and makes sure it is a directory that belongs to
-/// this user and that nobody else can enter (0700): it holds tokens and locks.
+/// Creates `dir` (and its parents, 0700) if needed and makes sure it is a directory of this
+/// user's that nobody else can enter (0700), on a path nobody else can change: it holds
+/// tokens and locks.
 pub fn private_dir(dir: &Path) -> io::Result<()> {
+    match fs::symlink_metadata(dir) {
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => create_dirs(dir)?,
+        Err(e) => return Err(e),
+    }
     #[cfg(unix)]
     {
-        let mut builder = fs::DirBuilder::new();
-        builder.recursive(true).mode(0o700);
-        builder.create(dir)?;
         let meta = fs::symlink_metadata(dir)?;
         if !meta.is_dir() {
-            return Err(io::Error::other(format!(
-                "{} is not a directory",
-                dir.display()
+            return Err(refused(format!(
+                "{} is {}, not a directory",
+                dir.display(),
+                file_kind(&meta)
             )));
         }
         let uid = euid();
         if meta.uid() != uid {
-            return Err(io::Error::other(format!(
-                "{} belongs to uid {}, not to this user (uid {uid})",
+            return Err(refused(format!(
+                "{} belongs to {}, not to this user ({})",
                 dir.display(),
-                meta.uid()
+                user_label(meta.uid()),
+                user_label(uid)
             )));
         }
         if meta.permissions().mode() & 0o077 != 0 {
             fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
         }
-        Ok(())
+        if let Some((at, why)) = untrusted_ancestors(dir, &fs::canonicalize(dir)?)? {
+            return Err(refused(format!(
+                "{} is on the way to {} and {why}; other users could replace what is in it",
+                at.display(),
+                dir.display()
+            )));
+        }
     }
-    #[cfg(not(unix))]
-    {
-        fs::create_dir_all(dir)
-    }
+    Ok(())
 }
 
-/// The per-user runtime directory for iamdb's locks and its file cache:
-/// `$XDG_RUNTIME_DIR/iamdb`, else `$TMPDIR/iamdb-<uid>` (checked to be ours and private).
-pub fn runtime_dir() -> PathBuf {
+/// The per-user runtime directory for iamdb's locks, its file cache and the option files it
+/// hands to clients, made private (0700) on first use. In order of preference:
+/// `$XDG_RUNTIME_DIR/iamdb` (a tmpfs of this user's); `$TMPDIR/iamdb-<uid>`, when no other
+/// user made it first; else `<cache dir>/iamdb/runtime` (`~/.cache/iamdb/runtime`), with a
+/// warning that names what was in the way. Worked out once per process.
+pub fn runtime_dir() -> io::Result<PathBuf> {
+    static DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    DIR.get_or_init(find_runtime_dir)
+        .clone()
+        .map_err(|e| io::Error::new(io::ErrorKind::PermissionDenied, e))
+}
+
+fn find_runtime_dir() -> Result<PathBuf, String> {
+    let mut passed = Vec::new();
+    let mut candidates = Vec::new();
     if let Some(dir) = dirs::runtime_dir() {
-        return dir.join("iamdb");
+        candidates.push(dir.join("iamdb"));
     }
     #[cfg(unix)]
-    {
-        let uid = euid();
-        std::env::temp_dir().join(format!("iamdb-{uid}"))
+    candidates.push(std::env::temp_dir().join(format!("iamdb-{}", euid())));
+    if let Some(dir) = dirs::cache_dir() {
+        candidates.push(dir.join("iamdb").join("runtime"));
     }
-    #[cfg(not(unix))]
-    {
-        dirs::cache_dir()
-            .unwrap_or_else(std::env::temp_dir)
-            .join("iamdb")
+    for dir in candidates {
+        match private_dir(&dir) {
+            Ok(()) => {
+                if !passed.is_empty() {
+                    eprintln!(
+                        "iamdb: warning: {}; using {} instead",
+                        passed.join("; "),
+                        dir.display()
+                    );
+                }
+                return Ok(dir);
+            }
+            Err(e) => passed.push(format!("cannot use {}: {e}", dir.display())),
+        }
     }
+    Err(format!(
+        "no private runtime directory: {}",
+        passed.join("; ")
+    ))
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,7 @@ pub mod cmd;
 pub mod complete;
 pub mod config;
 pub mod credentials;
+pub mod edit;
 pub mod endpoint;
 pub mod error;
 pub mod fsutil;

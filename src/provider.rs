@@ -112,9 +112,15 @@ pub fn token_for(profile: &Profile, mode: CacheMode) -> Result<Issued> {
     let name = entry_name(profile, known_region.as_ref());
     tracing::debug!(entry = %name, choice = choice.as_str(), "cache entry");
 
+    let expect = cache::Expect {
+        host: &profile.host,
+        port: profile.port,
+        user: &profile.user,
+        region: known_region.as_ref().map(|r| r.name.as_str()),
+    };
     let lookup = |cache: &mut Cache| {
         cache
-            .get(&name, SystemTime::now(), profile.refresh_margin)
+            .get(&name, &expect, SystemTime::now(), profile.refresh_margin)
             .map(|(backend, mut entry)| {
                 tracing::debug!(
                     backend = backend.as_str(),
@@ -217,14 +223,26 @@ fn no_region(profile: &Profile) -> Error {
 
 /// Serialises refreshes of one entry across processes. Without a usable runtime directory
 /// iamdb still works, it just may resolve credentials more than once.
+/// How long to wait for another iamdb process that is making the same token: as long as its
+/// credential resolution may take, and a little more.
+fn token_lock_wait() -> Duration {
+    credentials::resolve_timeout() + Duration::from_secs(5)
+}
+
 fn lock(name: &str) -> Option<fsutil::Lock> {
-    let dir = fsutil::runtime_dir().join("locks");
+    let dir = match fsutil::runtime_dir().map(|d| d.join("locks")) {
+        Ok(dir) => dir,
+        Err(e) => {
+            tracing::debug!(error = %e, "no runtime directory; refreshing without a lock");
+            return None;
+        }
+    };
     if let Err(e) = fsutil::private_dir(&dir) {
         tracing::debug!(error = %e, "no lock directory; refreshing without a lock");
         return None;
     }
     let file = dir.join(format!("{}.lock", name.replace(':', "=")));
-    match fsutil::lock_file(&file, true) {
+    match fsutil::lock_file(&file, token_lock_wait()) {
         Ok(lock) => Some(lock),
         Err(e) => {
             tracing::debug!(error = %e, path = %file.display(), "cannot lock; refreshing without a lock");

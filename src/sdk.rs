@@ -12,7 +12,7 @@ use aws_config::provider_config::ProviderConfig;
 use aws_credential_types::provider::ProvideCredentials;
 
 use crate::credentials::{
-    Region, Resolved, config_file, credentials_file, effective_profile, env_region,
+    Region, Resolved, config_file, credentials_file, effective_profile, env_region, resolve_timeout,
 };
 use crate::error::{Error, Result};
 
@@ -20,18 +20,6 @@ use crate::error::{Error, Result};
 /// (several attempts of 1 s each) would make every user off EC2 wait seconds for an error.
 const IMDS_CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 const IMDS_READ_TIMEOUT: Duration = Duration::from_secs(1);
-
-/// An upper bound on resolving credentials (STS, SSO, a credential_process...);
-/// `IAMDB_CREDENTIALS_TIMEOUT` (seconds, 1 to 3600) changes it.
-const RESOLVE_TIMEOUT: Duration = Duration::from_secs(30);
-
-fn resolve_timeout() -> Duration {
-    std::env::var("IAMDB_CREDENTIALS_TIMEOUT")
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .filter(|s| (1..=3600).contains(s))
-        .map_or(RESOLVE_TIMEOUT, Duration::from_secs)
-}
 
 /// The aws-config half of [`crate::credentials::resolve`], with the same arguments, bounded by
 /// `RESOLVE_TIMEOUT`.
@@ -46,17 +34,74 @@ pub fn resolve(
         .build()
         .map_err(|e| Error::internal(format!("cannot start the async runtime: {e}")))?;
     let limit = resolve_timeout();
+    adopt_orphans();
     runtime.block_on(async {
         match tokio::time::timeout(limit, resolve_async(aws_profile, need_region, sts_region, env_region)).await {
             Ok(r) => r,
-            Err(_) => Err(Error::credentials(format!(
+            Err(_) => Err({
+                // A credential_process still running past the deadline (and whatever it
+                // started) would otherwise run on after iamdb gave up on it.
+                kill_descendants();
+                Error::credentials(format!(
                 "AWS credentials for profile '{}' were not resolved within {} s",
                 effective_profile(aws_profile),
                 limit.as_secs()
             ))
-            .hint("check that STS (or AWS_ENDPOINT_URL_STS), the SSO portal or your credential_process answer")),
+            .hint("check that STS (or AWS_ENDPOINT_URL_STS), the SSO portal or your credential_process answer")}),
         }
     })
+}
+
+/// Makes this process the reaper of its orphaned descendants (Linux): when a
+/// `credential_process` shell exits and leaves a child behind, that child becomes ours, so that
+/// [`kill_descendants`] can still find it.
+fn adopt_orphans() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_CHILD_SUBREAPER takes a plain integer and affects only this process.
+    unsafe {
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1);
+    }
+}
+
+/// Kills every process this one started that is still running (the credential_process and
+/// its children), Linux: children are found in /proc by their parent id; orphans of theirs
+/// come back to this process (see [`adopt_orphans`]) and are found in the next round.
+fn kill_descendants() {
+    #[cfg(target_os = "linux")]
+    {
+        let me = std::process::id();
+        for _ in 0..50 {
+            let children: Vec<i32> = std::fs::read_dir("/proc")
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+                .filter(|pid| parent_of(*pid) == Some(me))
+                .collect();
+            if children.is_empty() {
+                return;
+            }
+            for pid in children {
+                // SAFETY: kill and waitpid on a child of this process, found just above.
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                    libc::waitpid(pid, std::ptr::null_mut(), 0);
+                }
+            }
+        }
+    }
+}
+
+/// The parent process id in /proc/PID/stat (after the command name, which may hold spaces).
+#[cfg(target_os = "linux")]
+fn parent_of(pid: i32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 pub(crate) async fn resolve_async(

@@ -122,6 +122,20 @@ pub fn mysql_ident(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
 }
 
+/// A database name for a MySQL/MariaDB `GRANT ... ON db.*`, where `_` and `%` are wildcards
+/// (`shop_prod` would also grant `shopXprod`): both escaped with `\`, as is `\` itself, then
+/// backquoted.
+pub fn mysql_db_pattern(name: &str) -> String {
+    let mut escaped = String::with_capacity(name.len());
+    for c in name.chars() {
+        if matches!(c, '_' | '%' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    mysql_ident(&escaped)
+}
+
 /// A PostgreSQL identifier in double quotes.
 pub fn postgres_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
@@ -183,7 +197,7 @@ pub fn sql(engine: Engine, user: &str, database: Option<&str>) -> Vec<String> {
             if let Some(db) = database {
                 s.push(format!(
                     "GRANT ALL PRIVILEGES ON {}.* TO {u};",
-                    mysql_ident(db)
+                    mysql_db_pattern(db)
                 ));
             }
             s

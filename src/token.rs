@@ -60,16 +60,7 @@ fn canonical_host(host: &str, port: u16) -> String {
 
 /// Signs a token for `target` with `credentials` at `now`.
 pub fn sign(target: Target<'_>, credentials: &Credentials, now: SystemTime) -> String {
-    let datetime = time::OffsetDateTime::from(now);
-    let amz_date = format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        datetime.year(),
-        u8::from(datetime.month()),
-        datetime.day(),
-        datetime.hour(),
-        datetime.minute(),
-        datetime.second()
-    );
+    let amz_date = amz_date(now);
     let date = &amz_date[..8];
     let scope = format!("{date}/{}/{SERVICE}/aws4_request", target.region);
 
@@ -112,6 +103,95 @@ pub fn sign(target: Target<'_>, credentials: &Credentials, now: SystemTime) -> S
         "{}:{}/?{query}&X-Amz-Signature={signature}",
         target.host, target.port
     )
+}
+
+/// The `X-Amz-Date` form of an instant: `20261121T100000Z`.
+fn amz_date(now: SystemTime) -> String {
+    let datetime = time::OffsetDateTime::from(now);
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        datetime.year(),
+        u8::from(datetime.month()),
+        datetime.day(),
+        datetime.hour(),
+        datetime.minute(),
+        datetime.second()
+    )
+}
+
+/// The longest token iamdb accepts back from a cache (session tokens make them 1-3 KB).
+const MAX_TOKEN_LEN: usize = 16 << 10;
+
+/// Checks that `token` is exactly what [`sign`] makes for `target` at `signed_at` (Unix
+/// seconds): same endpoint, user, region, service and instant, botocore's parameter order,
+/// a well-formed signature, and nothing else. What a cache hands back is checked this way
+/// before it is served, so that an entry someone planted or damaged (a token for another
+/// host, a line break, a lifetime RDS never grants) is a miss, never a token sent anywhere.
+pub fn check_shape(token: &str, target: Target<'_>, signed_at: u64) -> Result<(), String> {
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(format!("the token is {} bytes long", token.len()));
+    }
+    if let Some(c) = token
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "-_.~%&=/?:".contains(*c)))
+    {
+        return Err(format!("the token holds {c:?}"));
+    }
+    let at = SystemTime::UNIX_EPOCH + Duration::from_secs(signed_at);
+    let date = amz_date(at);
+    let prefix = format!(
+        "{}:{}/?Action=connect&DBUser={}&X-Amz-Algorithm={ALGORITHM}&X-Amz-Credential=",
+        target.host,
+        target.port,
+        percent_encode(target.user)
+    );
+    let rest = token
+        .strip_prefix(&prefix)
+        .ok_or("the token is not for this endpoint and user")?;
+    let mut params = rest.split('&');
+    let credential = params.next().unwrap_or_default();
+    let scope = format!(
+        "%2F{}%2F{}%2F{SERVICE}%2Faws4_request",
+        &date[..8],
+        target.region
+    );
+    let key_id = credential
+        .strip_suffix(&scope)
+        .ok_or("the token's credential scope is not this region, date and service")?;
+    if key_id.is_empty() || !key_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err("the token's access key id is malformed".into());
+    }
+    let expected = [
+        format!("X-Amz-Date={date}"),
+        format!("X-Amz-Expires={}", TOKEN_LIFETIME.as_secs()),
+        "X-Amz-SignedHeaders=host".to_string(),
+    ];
+    for want in &expected {
+        if params.next() != Some(want.as_str()) {
+            return Err(format!("the token lacks {want}"));
+        }
+    }
+    let mut next = params.next().unwrap_or_default();
+    if let Some(session) = next.strip_prefix("X-Amz-Security-Token=") {
+        if session.is_empty() || session.contains(['/', '?', ':', '=']) {
+            return Err("the token's session token is malformed".into());
+        }
+        next = params.next().unwrap_or_default();
+    }
+    let signature = next
+        .strip_prefix("X-Amz-Signature=")
+        .ok_or("the token has no signature")?;
+    if signature.len() != 64
+        || !signature
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return Err("the token's signature is malformed".into());
+    }
+    if params.next().is_some() {
+        return Err("the token has parameters after its signature".into());
+    }
+    Ok(())
 }
 
 fn join_params<'a>(params: impl Iterator<Item = &'a (&'a str, String)>) -> String {
@@ -237,5 +317,41 @@ mod tests {
                 now
             )
         );
+    }
+
+    #[test]
+    fn only_tokens_iamdb_would_sign_pass_the_shape_check() {
+        let signed_at = 1_700_000_000;
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(signed_at);
+        let target = Target {
+            host: "db.abc.us-east-1.rds.amazonaws.com",
+            port: 5432,
+            user: "a+b c",
+            region: "us-east-1",
+        };
+        for session in [None, Some("tok+/=")] {
+            let t = sign(target, &creds(session), now);
+            assert_eq!(check_shape(&t, target, signed_at), Ok(()), "{t}");
+            let bad = [
+                t.replacen("db.abc", "evil.abc", 1),
+                t.replacen("DBUser=a%2Bb%20c", "DBUser=admin", 1),
+                t.replacen("X-Amz-Expires=900", "X-Amz-Expires=86400", 1),
+                format!("{t}\nevil"),
+                format!("{t}&X=1"),
+                t[..t.len() - 1].to_string(),
+            ];
+            for b in bad {
+                assert!(check_shape(&b, target, signed_at).is_err(), "{b}");
+            }
+            assert!(
+                check_shape(&t, target, signed_at + 1).is_err(),
+                "another instant"
+            );
+            let other_region = Target {
+                region: "us-west-2",
+                ..target
+            };
+            assert!(check_shape(&t, other_region, signed_at).is_err());
+        }
     }
 }

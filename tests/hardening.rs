@@ -498,9 +498,6 @@ fn a_hundred_concurrent_cold_calls_make_one_sts_call_and_one_token() {
 
 #[test]
 fn concurrent_syncs_and_a_program_appending_lose_no_line() {
-    if !require("flock") {
-        return;
-    }
     let mut sb = Sandbox::new("appends").with_env_keys();
     sb.set("IAMDB_CACHE", "file");
     sb.write_config(PG_PROFILE);
@@ -510,11 +507,11 @@ fn concurrent_syncs_and_a_program_appending_lose_no_line() {
     std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o644)).unwrap();
     sb.run(&["pgpass", "sync", "p"]).ok();
 
-    // Another program appends its own lines, taking the lock the README documents (flock on
-    // the directory that holds the file), while 50 syncs run.
+    // Another program appends its own lines, taking the lock the README documents (`iamdb
+    // lock FILE -- COMMAND`), while 50 syncs run.
     let appender = format!(
-        "for i in $(seq 1 100); do flock \"$HOME\" sh -c \"printf 'host$i:5432:*:u$i:p$i\\n' >> '{}'\"; done",
-        pgpass.display()
+        "for i in $(seq 1 100); do {BIN} lock '{p}' -- sh -c \"printf 'host$i:5432:*:u$i:p$i\\n' >> '{p}'\"; done",
+        p = pgpass.display()
     );
     let mut writer = sb.command("sh").args(["-c", &appender]).spawn().unwrap();
     let syncs: Vec<_> = (0..50)
@@ -846,7 +843,7 @@ fn broken_config_files_get_a_clear_error_and_untrusted_ones_a_refusal() {
             (
                 "group-writable",
                 group,
-                "it is writable by group 54321 (mode 0664)",
+                "it is writable by group 54321, which other users are in (mode 0664)",
             ),
             ("someone else's", theirs, "it belongs to uid 54321"),
         ]

@@ -110,7 +110,7 @@ fn exec_and_mycnf_give_other_programs_the_login() {
     }
     let my = My::shared();
     let mut sb = sandbox("myexec", my, &[("db", "localhost", "app")]);
-    let via_env = "mysql --defaults-extra-file=\"$IAMDB_MYSQL_DEFAULTS_FILE\" -N -B -e \"SELECT SUBSTRING_INDEX(USER(), '@', 1)\"";
+    let via_env = "mysql --defaults-file=\"$IAMDB_MYSQL_DEFAULTS_FILE\" -N -B -e \"SELECT SUBSTRING_INDEX(USER(), '@', 1)\"";
     assert_eq!(
         sb.run(&["exec", "db", "--", "bash", "-c", via_env])
             .ok()
@@ -130,7 +130,7 @@ fn exec_and_mycnf_give_other_programs_the_login() {
     assert_eq!(env.stdout, format!("localhost {}\n", my.port));
 
     let process_substitution = format!(
-        "mysql --defaults-extra-file=<({BIN} mycnf db) -N -B -e \"SELECT SUBSTRING_INDEX(USER(), '@', 1)\""
+        "mysql --defaults-file=<({BIN} mycnf db) -N -B -e \"SELECT SUBSTRING_INDEX(USER(), '@', 1)\""
     );
     let run = Run::from(
         sb.command("bash")
@@ -141,9 +141,11 @@ fn exec_and_mycnf_give_other_programs_the_login() {
     .ok();
     assert_eq!(run.stdout, "app\n");
     let printed = sb.run(&["mycnf", "db"]).ok().stdout;
+    // The client's own option files first (so the user's settings still apply), iamdb's
+    // group last (so it wins).
     assert!(
-        printed.starts_with("[client]\nhost=\"localhost\"\n")
-            && printed.contains("ssl-verify-server-cert\n"),
+        printed.starts_with("!include /etc/mysql/my.cnf\n[client]\nhost=\"localhost\"\n")
+            && printed.ends_with("ssl-verify-server-cert\n"),
         "{printed}"
     );
     let oracle = sb.run(&["mycnf", "db", "--flavour", "mysql"]).ok().stdout;
@@ -257,7 +259,55 @@ fn no_token_appears_on_a_command_line() {
             "db",
             &["-N", "-B", "-e", "SELECT SLEEP(3)"],
         )),
-        |cmdline| cmdline.starts_with("mysql\0--defaults-extra-file=/dev/fd/"),
+        |cmdline| cmdline.starts_with("mysql\0--defaults-file=/dev/fd/"),
     );
     assert!(seen, "iamdb replaced itself with mysql reading /dev/fd");
+}
+
+#[test]
+fn the_users_option_files_cannot_send_the_token_elsewhere() {
+    if !my::available() {
+        return;
+    }
+    let my = My::shared();
+    let sb = sandbox("mycnf-override", my, &[("db", "localhost", "app")]);
+    let fake = FakeServer::start(&sb, "mysql");
+    // An untidy ~/.my.cnf: a local server in [client], TLS off, a password of its own, and a
+    // preference of the user's (XML output) that must still apply.
+    std::fs::write(
+        sb.home().join(".my.cnf"),
+        format!(
+            "[client]\nhost=127.0.0.1\nport={}\nskip-ssl\nskip-ssl-verify-server-cert\npassword=userpw\n\n\
+             [mysql]\nxml\n[mariadb-client]\nprotocol=socket\n",
+            fake.port
+        ),
+    )
+    .unwrap();
+    let who = "SELECT SUBSTRING_INDEX(USER(), '@', 1) AS who";
+    for client in ["mysql", "mariadb"] {
+        let run = sb.run(&client_args(client, "db", &["-e", who])).ok();
+        assert!(
+            run.stdout.contains("<field name=\"who\">app</field>"),
+            "{client}: logged in, with the user's own settings: {}",
+            run.stdout
+        );
+    }
+    let run = sb
+        .run(&[
+            "exec",
+            "db",
+            "--",
+            "sh",
+            "-c",
+            &format!("mariadb --defaults-file=\"$IAMDB_MYSQL_DEFAULTS_FILE\" -N -B -e \"{who}\""),
+        ])
+        .ok();
+    assert!(run.stdout.contains("app"), "{}", run.stdout);
+    let mut c = sb.command("bash");
+    c.arg("-c").arg(format!(
+        "mariadb --defaults-file=<({BIN} mycnf db) -N -B -e \"{who}\""
+    ));
+    let run = Run::from(c.output().unwrap()).ok();
+    assert!(run.stdout.contains("app"), "{}", run.stdout);
+    fake.assert_untouched();
 }

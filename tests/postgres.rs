@@ -475,3 +475,56 @@ fn the_server_refuses_tokens_for_another_user_endpoint_or_region() {
         );
     }
 }
+
+#[test]
+fn libpq_settings_in_the_environment_cannot_send_the_token_elsewhere() {
+    if !pg::available() {
+        return;
+    }
+    let pg = Pg::shared();
+    let mut sb = sandbox("pgservice-env", pg, &[("db", "localhost", "app", false)]);
+    // Another server the user also uses, in the service file libpq reads, and PGSERVICE set:
+    // a service's values outrank every PG* variable iamdb sets.
+    let fake = FakeServer::start(&sb, "pg");
+    let dev = format!(
+        "[dev]\nhost=127.0.0.1\nport={}\nsslmode=disable\n",
+        fake.port
+    );
+    std::fs::write(sb.home().join(".pg_service.conf"), &dev).unwrap();
+    let sysconf = sb.root.join("etc");
+    std::fs::create_dir(&sysconf).unwrap();
+    std::fs::write(sysconf.join("pg_service.conf"), &dev).unwrap();
+    sb.set("PGSERVICE", "dev")
+        .set("PGSYSCONFDIR", sysconf.display().to_string())
+        .set("PGSSLNEGOTIATION", "direct")
+        .set("PGREQUIRESSL", "0")
+        .set("PGAPPNAME", "kept-as-it-is");
+    let who = [
+        "-X",
+        "-tA",
+        "-c",
+        "SELECT current_user || ' ' || application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()",
+    ];
+    let mut args = vec!["-v", "psql", "db", "--"];
+    args.extend(who);
+    let run = sb.run(&args).ok();
+    assert_eq!(run.stdout, "app kept-as-it-is\n");
+    assert!(
+        run.stderr.contains("removed from the client's environment")
+            && run.stderr.contains("PGSERVICE")
+            && run.stderr.contains("PGSYSCONFDIR"),
+        "-v names what was removed: {}",
+        run.stderr
+    );
+    let mut args = vec!["exec", "db", "--", "psql"];
+    args.extend(who);
+    assert_eq!(sb.run(&args).ok().stdout, "app kept-as-it-is\n");
+    // The service file named by PGSERVICEFILE is no way round it either.
+    let services = sb.root.join("services.conf");
+    std::fs::write(&services, &dev).unwrap();
+    sb.set("PGSERVICEFILE", services.display().to_string());
+    let mut args = vec!["psql", "db", "--"];
+    args.extend(who);
+    assert_eq!(sb.run(&args).ok().stdout, "app kept-as-it-is\n");
+    fake.assert_untouched();
+}

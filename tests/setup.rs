@@ -379,3 +379,52 @@ fn mysql_string(s: &str) -> String {
     let hex: String = s.bytes().map(|b| format!("{b:02X}")).collect();
     format!("CONVERT(X'{hex}' USING utf8mb4)")
 }
+
+#[test]
+fn mysql_grants_reach_only_the_profiles_database() {
+    if !common::my::available() {
+        return;
+    }
+    let my = common::my::My::shared();
+    // `_` and `%` are wildcards in a database-level GRANT: `shop_prod` would also match
+    // `shopXprod` unless escaped.
+    my.sql("CREATE DATABASE IF NOT EXISTS `shop_prod`; CREATE DATABASE IF NOT EXISTS `shopXprod`");
+    let sb = Sandbox::new("setup-wildcards").with_env_keys();
+    sb.write_config(
+        &my.profile("w", "localhost", "wild_user", "mariadb")
+            .replace("database = \"shop\"", "database = \"shop_prod\""),
+    );
+    let doc = offline_setup(&sb, "w");
+    let sql: Vec<&str> = doc["sql"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert!(sql[1].contains("`shop\\_prod`.*"), "{}", sql[1]);
+    let plugin = "IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'";
+    my.sql(&sql[0].replace(
+        plugin,
+        &format!("IDENTIFIED VIA pam USING '{}'", my.pam_service),
+    ));
+    my.sql(sql[1]);
+    let query = |db: &str| {
+        sb.run(&[
+            "mariadb",
+            "w",
+            "--",
+            "-N",
+            "-B",
+            "-e",
+            &format!("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = '{db}'; USE `{db}`"),
+        ])
+    };
+    assert_eq!(query("shop_prod").ok().stdout, "1\n");
+    let other = query("shopXprod");
+    assert_ne!(
+        other.code, 0,
+        "the grant reached shopXprod: {}",
+        other.stdout
+    );
+    assert!(other.stderr.contains("Access denied"), "{}", other.stderr);
+}

@@ -26,7 +26,8 @@ fuzz_target!(|data: &[u8]| {
         let Ok(p) = config.resolve(Some(name), Settings::default()) else {
             continue;
         };
-        let line = postgres::pgpass_line(&p, TOKEN);
+        // What the config accepts, the writers accept: its checks are at least as strict.
+        let line = postgres::pgpass_line(&p, TOKEN).expect("an accepted profile writes");
         assert!(
             !line.contains(['\n', '\r']),
             "a .pgpass line broke: {line:?}"
@@ -39,7 +40,8 @@ fuzz_target!(|data: &[u8]| {
             "{line:?}"
         );
 
-        let group = mysql::option_group("client_x", &p, TOKEN, ca, mysql::Flavour::Mariadb);
+        let group = mysql::option_group("client_x", &p, TOKEN, ca, mysql::Flavour::Mariadb)
+            .expect("an accepted profile writes");
         assert_eq!(
             group.lines().filter(|l| l.starts_with('[')).count(),
             1,
@@ -50,7 +52,23 @@ fuzz_target!(|data: &[u8]| {
             Some(TOKEN)
         );
 
-        let section = postgres::service_section(&p, name, ca, None, passfile);
+        // A value over libpq's line length is refused, never written.
+        let Ok(section) = postgres::service_section(&p, name, ca, None, passfile) else {
+            assert!(
+                p.database
+                    .as_ref()
+                    .is_some_and(|d| d.len() > postgres::SERVICE_LINE_MAX - 7)
+                    || p.user.len() > postgres::SERVICE_LINE_MAX - 5
+                    || p.host.len() > postgres::SERVICE_LINE_MAX - 5,
+                "refused a section that fits: {p:?}"
+            );
+            continue;
+        };
+        assert!(
+            section
+                .lines()
+                .all(|l| l.len() <= postgres::SERVICE_LINE_MAX)
+        );
         let expected = if p.database.is_some() { 9 } else { 8 };
         assert_eq!(section.lines().count(), expected, "{section}");
         let mut add = BTreeMap::new();

@@ -1,7 +1,8 @@
 //! `.pgpass` is the user's file: iamdb rewrites only its own block. For any file text and any
 //! token, writing a profile's line and removing it again gives back every byte the user wrote
 //! (plus, at most, the newline iamdb added before its block), and the token reads back as
-//! written.
+//! written. A marker line that is not part of a complete block (a `BEGIN` whose `END` was
+//! lost) is the user's text like any other.
 #![no_main]
 
 use std::collections::BTreeMap;
@@ -20,10 +21,13 @@ fuzz_target!(|data: &[u8]| {
         "fuzz".to_string(),
         Some(format!("db.example:5432:*:app:{}", postgres::escape(token))),
     );
-    let written = postgres::update_pgpass(text, &ours);
-    let has_block = text
-        .lines()
-        .any(|l| l.trim_end_matches('\r') == postgres::BEGIN);
+    let (written, _) = postgres::update_pgpass(text, &ours);
+    // A complete block: an END with a BEGIN before it.
+    let lines: Vec<&str> = text.lines().map(|l| l.trim_end_matches('\r')).collect();
+    let has_block = lines
+        .iter()
+        .enumerate()
+        .any(|(i, l)| *l == postgres::END && lines[..i].iter().any(|b| *b == postgres::BEGIN));
     if has_block {
         // A file with a block of iamdb's (or something that looks like one) is rewritten in
         // place; what matters then is that it never panics and reads back.
@@ -41,7 +45,7 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(postgres::pgpass_profiles(&written), ["fuzz"]);
     let mut gone = BTreeMap::new();
     gone.insert("fuzz".to_string(), None);
-    let back = postgres::update_pgpass(&written, &gone);
+    let (back, _) = postgres::update_pgpass(&written, &gone);
     if text.is_empty() || text.ends_with('\n') {
         assert_eq!(back, text);
     } else {

@@ -30,8 +30,10 @@ fn entry_name(file_name: &str) -> Option<String> {
 
 impl FileStore {
     pub fn open() -> StoreResult<Self> {
-        let dir = fsutil::runtime_dir().join("cache");
-        fsutil::private_dir(&dir).map_err(|e| unusable(&dir.display().to_string(), &e))?;
+        let dir = fsutil::runtime_dir()
+            .map_err(|e| StoreError::Unusable(e.to_string()))?
+            .join("cache");
+        fsutil::private_dir(&dir).map_err(|e| StoreError::Unusable(e.to_string()))?;
         Ok(FileStore { dir })
     }
 }

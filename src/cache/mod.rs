@@ -182,6 +182,16 @@ fn open(backend: Backend) -> StoreResult<Box<dyn Store>> {
     }
 }
 
+/// What a looked-up entry must have been made for.
+#[derive(Debug, Clone, Copy)]
+pub struct Expect<'a> {
+    pub host: &'a str,
+    pub port: u16,
+    pub user: &'a str,
+    /// The region, when it is known before credentials are resolved.
+    pub region: Option<&'a str>,
+}
+
 /// A cached token and what it was made for. Stored as JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
@@ -219,6 +229,35 @@ impl Entry {
     /// Seconds left before the token stops working (0 once expired).
     pub fn remaining(&self, now: SystemTime) -> u64 {
         self.expires_at.saturating_sub(unix(now))
+    }
+
+    /// Why this entry is not a token for `expect`, if it is not: another endpoint, user or
+    /// region, a token that is not exactly what iamdb signs, or a lifetime longer than a
+    /// token's.
+    pub fn check(&self, expect: &Expect<'_>) -> std::result::Result<(), String> {
+        if self.host != expect.host || self.port != expect.port || self.user != expect.user {
+            return Err("the entry is for another endpoint or user".into());
+        }
+        if expect.region.is_some_and(|r| r != self.region) {
+            return Err("the entry is for another region".into());
+        }
+        if self.expires_at <= self.signed_at
+            || self.expires_at - self.signed_at > crate::token::TOKEN_LIFETIME.as_secs()
+        {
+            return Err(
+                "the entry's expiry is not within a token's lifetime of its signing".into(),
+            );
+        }
+        crate::token::check_shape(
+            &self.token,
+            crate::token::Target {
+                host: expect.host,
+                port: expect.port,
+                user: expect.user,
+                region: &self.region,
+            },
+            self.signed_at,
+        )
     }
 
     /// Worth serving: more than `margin` seconds left, and not signed in the future (a clock
@@ -303,14 +342,27 @@ impl Cache {
         }
     }
 
-    /// The fresh entry stored under `name`, if any.
-    pub fn get(&mut self, name: &str, now: SystemTime, margin: u32) -> Option<(Backend, Entry)> {
+    /// The fresh entry stored under `name`, if any. An entry that is not a token iamdb made
+    /// for `expect` is removed and is a miss.
+    pub fn get(
+        &mut self,
+        name: &str,
+        expect: &Expect<'_>,
+        now: SystemTime,
+        margin: u32,
+    ) -> Option<(Backend, Entry)> {
         let (backend, bytes) = self.with_store(|s| s.get(name))?;
         let Some(bytes) = bytes.map(zeroize::Zeroizing::new) else {
             tracing::debug!(backend = backend.as_str(), "cache miss: no entry");
             return None;
         };
-        match Entry::from_bytes(&bytes) {
+        let entry = Entry::from_bytes(&bytes);
+        if let Some(Err(why)) = entry.as_ref().map(|e| e.check(expect)) {
+            tracing::debug!(backend = backend.as_str(), why = %why, "cache miss: the entry is not a token for this profile; removed");
+            let _ = self.with_store(|s| s.delete(name));
+            return None;
+        }
+        match entry {
             Some(entry) if entry.is_fresh(now, margin) => Some((backend, entry)),
             Some(entry) => {
                 tracing::debug!(

@@ -26,6 +26,19 @@ pub fn escape(field: &str) -> String {
     out
 }
 
+/// A value iamdb writes into a libpq file must be one line: a newline (or any control
+/// character) there would add lines of its own to `.pgpass` or `pg_service.conf`, whatever
+/// the value's source (the config file, a flag, or an environment variable such as
+/// `XDG_DATA_HOME` or `PGPASSFILE` that makes up a path).
+pub fn check_value(what: &str, value: &str) -> Result<(), String> {
+    match value.chars().find(|c| c.is_control()) {
+        Some(c) => Err(format!(
+            "{what} {value:?} contains the control character {c:?}, which would break the file's lines"
+        )),
+        None => Ok(()),
+    }
+}
+
 /// The port the client dials: the tunnel end's, else the database's.
 pub fn dial_port(p: &Profile) -> u16 {
     p.connect_port.unwrap_or(p.port)
@@ -33,41 +46,80 @@ pub fn dial_port(p: &Profile) -> u16 {
 
 /// The `.pgpass` line for a profile. libpq matches it against the host *name* (even when it
 /// dials `hostaddr`) and the port it dials.
-pub fn pgpass_line(p: &Profile, token: &str) -> String {
-    format!(
+pub fn pgpass_line(p: &Profile, token: &str) -> Result<String, String> {
+    let database = p.database.as_deref().unwrap_or("*");
+    for (what, value) in [
+        ("host", p.host.as_str()),
+        ("database", database),
+        ("user", p.user.as_str()),
+        ("token", token),
+    ] {
+        check_value(what, value)?;
+    }
+    Ok(format!(
         "{}:{}:{}:{}:{}",
         escape(&p.host),
         dial_port(p),
-        escape(p.database.as_deref().unwrap_or("*")),
+        escape(database),
         escape(&p.user),
         escape(token)
-    )
+    ))
+}
+
+fn bare(line: &str) -> &str {
+    line.trim_end_matches(['\n', '\r'])
+}
+
+/// Where iamdb's block is among `lines`, and the lines of markers that are not part of it.
+/// Each `END` pairs with the nearest `BEGIN` before it, and the first such pair is iamdb's
+/// block: a `BEGIN` left without its `END` (a hand edit, a truncated copy) is the user's text,
+/// kept as it is, never the start of a block that would swallow the lines after it.
+fn find_block(lines: &[&str]) -> (Option<(usize, usize)>, Vec<usize>) {
+    let mut open: Option<usize> = None;
+    let mut block = None;
+    let mut stray = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        match bare(line) {
+            BEGIN => {
+                if let Some(earlier) = open.replace(i) {
+                    stray.push(earlier);
+                }
+            }
+            END => match open.take() {
+                Some(b) if block.is_none() => block = Some((b, i)),
+                _ => stray.push(i),
+            },
+            _ => {}
+        }
+    }
+    stray.extend(open);
+    stray.sort_unstable();
+    (block, stray)
+}
+
+/// The lines of iamdb's block, markers excluded.
+fn block_lines(text: &str) -> Vec<&str> {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    match find_block(&lines).0 {
+        Some((b, e)) => lines[b + 1..e].iter().map(|l| bare(l)).collect(),
+        None => Vec::new(),
+    }
 }
 
 /// The profiles that have a line in iamdb's block of a `.pgpass` text.
 pub fn pgpass_profiles(text: &str) -> Vec<String> {
-    let mut inside = false;
-    let mut out = Vec::new();
-    for line in text.lines() {
-        match line.trim_end_matches('\r') {
-            l if l == BEGIN => inside = true,
-            l if l == END => inside = false,
-            l if inside => out.extend(l.strip_prefix(ENTRY_PREFIX).map(String::from)),
-            _ => {}
-        }
-    }
-    out
+    block_lines(text)
+        .into_iter()
+        .filter_map(|l| l.strip_prefix(ENTRY_PREFIX).map(String::from))
+        .collect()
 }
 
 /// The token iamdb's block of a `.pgpass` text holds for `profile`, unescaped.
 pub fn pgpass_token(text: &str, profile: &str) -> Option<String> {
     // Only iamdb's block counts: a user's own comment that happens to read like a marker
     // outside it must not be taken for iamdb's line.
-    let mut lines = text
-        .lines()
-        .map(|l| l.trim_end_matches('\r'))
-        .skip_while(|l| *l != BEGIN)
-        .take_while(|l| *l != END);
+    let lines = block_lines(text);
+    let mut lines = lines.into_iter();
     lines.find(|l| l.strip_prefix(ENTRY_PREFIX) == Some(profile))?;
     let mut fields = pgpass_fields(lines.next()?);
     (fields.len() == 5).then(|| fields.pop()).flatten()
@@ -90,24 +142,34 @@ pub fn pgpass_fields(line: &str) -> Vec<String> {
 
 /// Rewrites iamdb's block in a `.pgpass` text. `updates` maps profile names to their new line
 /// (None removes the profile); profiles not named keep their lines. An empty block is
-/// removed. Everything outside the block is kept as it was.
-pub fn update_pgpass(text: &str, updates: &BTreeMap<String, Option<String>>) -> String {
+/// removed. Everything outside the block is kept as it was. Also returns a warning for each
+/// marker line that is not part of iamdb's block (kept as it is).
+pub fn update_pgpass(
+    text: &str,
+    updates: &BTreeMap<String, Option<String>>,
+) -> (String, Vec<String>) {
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
-    let begin = lines
+    let (block, stray) = find_block(&lines);
+    let warnings = stray
         .iter()
-        .position(|l| l.trim_end_matches(['\n', '\r']) == BEGIN);
-    let end = begin.and_then(|b| {
-        lines[b..]
-            .iter()
-            .position(|l| l.trim_end_matches(['\n', '\r']) == END)
-            .map(|e| b + e)
-    });
+        .map(|&i| {
+            let (this, other) = if bare(lines[i]) == BEGIN {
+                ("# BEGIN iamdb", "with no `# END iamdb` after it")
+            } else {
+                ("# END iamdb", "with no `# BEGIN iamdb` before it")
+            };
+            format!(
+                "line {}: a `{this}` line {other} is not iamdb's block; it is kept as it is",
+                i + 1
+            )
+        })
+        .collect();
     let mut entries: BTreeMap<String, String> = BTreeMap::new();
-    let (before, after) = match (begin, end) {
-        (Some(b), Some(e)) => {
+    let (before, after) = match block {
+        Some((b, e)) => {
             let mut current: Option<String> = None;
             for line in &lines[b + 1..e] {
-                let line = line.trim_end_matches(['\n', '\r']);
+                let line = bare(line);
                 if let Some(name) = line.strip_prefix(ENTRY_PREFIX) {
                     current = Some(name.to_string());
                 } else if let Some(name) = current.take() {
@@ -116,7 +178,7 @@ pub fn update_pgpass(text: &str, updates: &BTreeMap<String, Option<String>>) -> 
             }
             (lines[..b].concat(), lines[e + 1..].concat())
         }
-        _ => (text.to_string(), String::new()),
+        None => (text.to_string(), String::new()),
     };
     for (name, line) in updates {
         match line {
@@ -138,40 +200,60 @@ pub fn update_pgpass(text: &str, updates: &BTreeMap<String, Option<String>>) -> 
         out.push('\n');
     }
     out.push_str(&after);
-    out
+    (out, warnings)
 }
 
 /// The marker line above each `pg_service.conf` section iamdb owns.
 const SERVICE_MARKER: &str = "# iamdb profile ";
 const SERVICE_MARKER_TAIL: &str = " (written by `iamdb pgservice sync`; edits are lost)";
 
+/// The longest line libpq reads from `pg_service.conf` (libpq 15 reads lines into a 1024-byte
+/// buffer: 1021 bytes and the newline fit, a longer line makes *every* service in the file
+/// fail with "line N too long"; measured with psql 15).
+pub const SERVICE_LINE_MAX: usize = 1021;
+
 /// The `pg_service.conf` section for a profile: everything libpq needs but the password,
-/// which it reads from `passfile`.
+/// which it reads from `passfile`. Every line is checked against what libpq can read.
 pub fn service_section(
     p: &Profile,
     name: &str,
     ca: &std::path::Path,
     hostaddr: Option<&str>,
     passfile: &std::path::Path,
-) -> String {
-    let mut s = format!(
-        "{SERVICE_MARKER}{name}{SERVICE_MARKER_TAIL}\n[{name}]\nhost={}\n",
-        p.host
-    );
+) -> Result<String, String> {
+    let ca = ca.display().to_string();
+    let passfile = passfile.display().to_string();
+    let port = dial_port(p).to_string();
+    let mut settings: Vec<(&str, &str)> = vec![("host", &p.host)];
     if let Some(addr) = hostaddr {
-        s.push_str(&format!("hostaddr={addr}\n"));
+        settings.push(("hostaddr", addr));
     }
-    s.push_str(&format!("port={}\n", dial_port(p)));
+    settings.push(("port", &port));
     if let Some(db) = &p.database {
-        s.push_str(&format!("dbname={db}\n"));
+        settings.push(("dbname", db));
     }
-    s.push_str(&format!(
-        "user={}\nsslmode=verify-full\nsslrootcert={}\npassfile={}\n",
-        p.user,
-        ca.display(),
-        passfile.display()
-    ));
-    s
+    settings.extend([
+        ("user", p.user.as_str()),
+        ("sslmode", "verify-full"),
+        ("sslrootcert", &ca),
+        ("passfile", &passfile),
+    ]);
+    let mut lines = vec![
+        format!("{SERVICE_MARKER}{name}{SERVICE_MARKER_TAIL}"),
+        format!("[{name}]"),
+    ];
+    for (key, value) in settings {
+        check_value(key, value)?;
+        let line = format!("{key}={value}");
+        if line.len() > SERVICE_LINE_MAX {
+            return Err(format!(
+                "the `{key}` line would be {} bytes long; libpq reads lines of at most {SERVICE_LINE_MAX} bytes from pg_service.conf, and a longer one breaks every service in the file",
+                line.len()
+            ));
+        }
+        lines.push(line);
+    }
+    Ok(lines.iter().map(|l| format!("{l}\n")).collect())
 }
 
 /// Rewrites the sections iamdb owns in a `pg_service.conf` text: `updates` maps profile names
@@ -183,7 +265,6 @@ pub fn update_service_file(
     updates: &BTreeMap<String, Option<String>>,
 ) -> Result<String, String> {
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
-    let bare = |l: &str| l.trim_end_matches(['\n', '\r']).to_string();
     let mut out = String::new();
     let mut written = std::collections::BTreeSet::new();
     let mut i = 0;
@@ -242,8 +323,65 @@ pub fn update_service_file(
     Ok(out)
 }
 
+/// The libpq environment variables iamdb sets for a client, all of them decided by the
+/// profile: where to connect, as whom, with which token, and how TLS is checked.
+const SET_BY_IAMDB: &[&str] = &[
+    "PGHOST",
+    "PGHOSTADDR",
+    "PGPORT",
+    "PGUSER",
+    "PGPASSWORD",
+    "PGDATABASE",
+    "PGSSLMODE",
+    "PGSSLROOTCERT",
+    "PGGSSENCMODE",
+];
+
+/// libpq environment variables that could send the token elsewhere or weaken how it is
+/// protected, taken out of a client's environment when iamdb does not set them itself: a
+/// service (its file's values outrank every `PG*` variable), another address, a looser TLS
+/// mode, another CA, no SNI, older TLS versions, a password file. Others (`PGAPPNAME`,
+/// `PGOPTIONS`, `PGCONNECT_TIMEOUT`, client certificates, ...) only shape a connection that
+/// goes where iamdb says, and stay.
+const REMOVED_BY_IAMDB: &[&str] = &[
+    "PGHOSTADDR",
+    "PGSERVICE",
+    "PGSERVICEFILE",
+    "PGSYSCONFDIR",
+    "PGPASSFILE",
+    "PGREQUIRESSL",
+    "PGSSLNEGOTIATION",
+    "PGSSLSNI",
+    "PGSSLCRL",
+    "PGSSLCRLDIR",
+    "PGSSLMINPROTOCOLVERSION",
+    "PGSSLMAXPROTOCOLVERSION",
+    "PGREQUIREAUTH",
+    "PGREQUIREPEER",
+    "PGCHANNELBINDING",
+    "PGKRBSRVNAME",
+    "PGGSSLIB",
+    "PGGSSDELEGATION",
+    "PGLOADBALANCEHOSTS",
+];
+
+/// Which of the variables in `present` a client must not inherit: those that would
+/// override iamdb's connection and that iamdb does not set itself.
+pub fn libpq_env_removed<'a>(present: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut out: Vec<String> = present
+        .into_iter()
+        .filter(|name| REMOVED_BY_IAMDB.contains(name) && !SET_BY_IAMDB.contains(name))
+        .map(String::from)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// The libpq environment for a profile: TLS verified against `ca`, and, through a tunnel,
-/// `hostaddr` so that the certificate is still checked against the RDS name.
+/// `hostaddr` so that the certificate is still checked against the RDS name. GSSAPI
+/// encryption is off: libpq would otherwise prefer it to TLS when a Kerberos ticket is at
+/// hand, and skip the certificate check.
 pub fn libpq_env(
     p: &Profile,
     token: &str,
@@ -257,6 +395,7 @@ pub fn libpq_env(
         ("PGPASSWORD", token.to_string()),
         ("PGSSLMODE", "verify-full".to_string()),
         ("PGSSLROOTCERT", ca.display().to_string()),
+        ("PGGSSENCMODE", "disable".to_string()),
     ];
     if let Some(addr) = hostaddr {
         env.push(("PGHOSTADDR", addr));
@@ -274,7 +413,7 @@ mod tests {
     #[test]
     fn tokens_read_back_from_the_block() {
         let token = "h:5432/?Action=connect&X=a\\b:c";
-        let text = update_pgpass(
+        let text = rewrite(
             "other:1:*:u:pw\n",
             &upd(&[("prod", Some(&format!("h:5432:*:u:{}", escape(token))))]),
         );
@@ -295,6 +434,109 @@ mod tests {
         }
     }
 
+    fn rewrite(text: &str, updates: &BTreeMap<String, Option<String>>) -> String {
+        let (out, warnings) = update_pgpass(text, updates);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        out
+    }
+
+    #[test]
+    fn an_unterminated_begin_is_the_users_text() {
+        // A BEGIN whose END was lost: the first sync appends a block of its own after it;
+        // the second must pair its END with its own BEGIN, not with the stray one, or it would
+        // delete the user's lines in between.
+        let foreign = format!("{BEGIN}\nmine:5432:*:me:secret1\n# a note\nother:1:*:x:secret2\n");
+        let (once, warnings) = update_pgpass(&foreign, &upd(&[("prod", Some("h:1:*:u:t1"))]));
+        assert!(once.starts_with(&foreign), "{once}");
+        assert_eq!(warnings.len(), 1);
+        assert!(
+            warnings[0].starts_with("line 1: a `# BEGIN iamdb` line with no `# END iamdb`"),
+            "{warnings:?}"
+        );
+        let (twice, _) = update_pgpass(&once, &upd(&[("prod", Some("h:1:*:u:t2"))]));
+        assert!(twice.starts_with(&foreign), "{twice}");
+        assert!(
+            twice.contains("h:1:*:u:t2") && !twice.contains("h:1:*:u:t1"),
+            "{twice}"
+        );
+        assert_eq!(pgpass_token(&twice, "prod").as_deref(), Some("t2"));
+        let (gone, _) = update_pgpass(&twice, &upd(&[("prod", None)]));
+        assert_eq!(gone, foreign);
+        // An END with no BEGIN before it is the user's too.
+        let stray_end = format!("a:1:*:b:c\n{END}\n");
+        let (out, warnings) = update_pgpass(&stray_end, &upd(&[("p", Some("x"))]));
+        assert!(
+            out.starts_with(&stray_end) && warnings.len() == 1,
+            "{out} {warnings:?}"
+        );
+    }
+
+    #[test]
+    fn control_characters_never_reach_the_files() {
+        let mut p = profile();
+        p.database = Some("shop\nevil:5432:*:app:x".into());
+        assert!(
+            pgpass_line(&p, "t")
+                .unwrap_err()
+                .contains("control character")
+        );
+        let ca = std::path::Path::new("/ca.pem");
+        assert!(service_section(&p, "x", ca, None, std::path::Path::new("/p")).is_err());
+        let p = profile();
+        let bad_path = std::path::PathBuf::from("/home/u\n[evil]/.pgpass");
+        assert!(service_section(&p, "x", ca, None, &bad_path).is_err());
+        assert!(pgpass_line(&p, "tok\ren").is_err());
+        assert!(pgpass_line(&p, "token").is_ok());
+    }
+
+    #[test]
+    fn service_lines_stay_within_what_libpq_reads() {
+        let p = profile();
+        let passfile = std::path::Path::new("/p");
+        let fits = format!("/{}", "c".repeat(SERVICE_LINE_MAX - "sslrootcert=/".len()));
+        assert!(service_section(&p, "x", std::path::Path::new(&fits), None, passfile).is_ok());
+        let long = format!("{fits}c");
+        let err =
+            service_section(&p, "x", std::path::Path::new(&long), None, passfile).unwrap_err();
+        assert!(
+            err.contains("`sslrootcert` line would be 1022 bytes"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn only_variables_that_redirect_or_weaken_are_removed() {
+        let removed = libpq_env_removed([
+            "PGSERVICE",
+            "PGAPPNAME",
+            "PGHOSTADDR",
+            "PGSSLMODE",
+            "PGSYSCONFDIR",
+            "PGOPTIONS",
+            "PGSSLNEGOTIATION",
+            "PATH",
+        ]);
+        assert_eq!(removed, ["PGSERVICE", "PGSSLNEGOTIATION", "PGSYSCONFDIR"]);
+    }
+
+    fn profile() -> Profile {
+        Profile {
+            name: Some("p".into()),
+            engine: Some(crate::config::Engine::Postgres),
+            host: "db.abc.eu-west-1.rds.amazonaws.com".into(),
+            port: 5432,
+            user: "app".into(),
+            database: None,
+            region: None,
+            aws_profile: None,
+            ssl_ca: None,
+            connect_host: None,
+            connect_port: None,
+            refresh_margin: 120,
+            cache: None,
+        }
+    }
+
     fn upd(pairs: &[(&str, Option<&str>)]) -> BTreeMap<String, Option<String>> {
         pairs
             .iter()
@@ -305,33 +547,33 @@ mod tests {
     #[test]
     fn the_block_is_added_replaced_and_removed_keeping_other_lines() {
         let foreign = "# my own\nlocalhost:5432:*:me:secret\n*:*:*:x:y";
-        let one = update_pgpass(foreign, &upd(&[("prod", Some("h:1:*:u:t1"))]));
+        let one = rewrite(foreign, &upd(&[("prod", Some("h:1:*:u:t1"))]));
         assert_eq!(
             one,
             format!("{foreign}\n{BEGIN}\n# iamdb profile prod\nh:1:*:u:t1\n{END}\n")
         );
-        let two = update_pgpass(&one, &upd(&[("dev", Some("d:2:*:u:t2"))]));
+        let two = rewrite(&one, &upd(&[("dev", Some("d:2:*:u:t2"))]));
         assert!(
             two.contains("# iamdb profile dev\nd:2:*:u:t2\n# iamdb profile prod\nh:1:*:u:t1\n"),
             "{two}"
         );
-        let replaced = update_pgpass(&two, &upd(&[("prod", Some("h:1:*:u:t3"))]));
+        let replaced = rewrite(&two, &upd(&[("prod", Some("h:1:*:u:t3"))]));
         assert!(
             replaced.contains("h:1:*:u:t3") && !replaced.contains("t1"),
             "{replaced}"
         );
         assert!(replaced.starts_with(foreign));
         assert_eq!(pgpass_profiles(&replaced), ["dev", "prod"]);
-        let removed = update_pgpass(&replaced, &upd(&[("prod", None), ("dev", None)]));
+        let removed = rewrite(&replaced, &upd(&[("prod", None), ("dev", None)]));
         assert_eq!(removed, format!("{foreign}\n"));
 
         // Lines after the block stay after it.
         let middle = format!("a\n{BEGIN}\n# iamdb profile p\nx\n{END}\nz\n");
         assert_eq!(
-            update_pgpass(&middle, &upd(&[("p", Some("y"))])),
+            rewrite(&middle, &upd(&[("p", Some("y"))])),
             format!("a\n{BEGIN}\n# iamdb profile p\ny\n{END}\nz\n")
         );
-        assert_eq!(update_pgpass("", &upd(&[])), "");
+        assert_eq!(rewrite("", &upd(&[])), "");
     }
 
     #[test]

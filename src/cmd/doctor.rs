@@ -584,14 +584,20 @@ fn files_check(r: &mut Report, p: &Profile) {
             let Ok(path) = super::pgpass::pgpass_path() else {
                 return r.skip("files", "no home directory");
             };
-            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let text = crate::fsutil::read_text(&path, 16 << 20)
+                .ok()
+                .flatten()
+                .unwrap_or_default();
             (path, postgres::pgpass_token(&text, &name))
         }
         Some(Engine::Mysql | Engine::Mariadb) => {
             let Ok(path) = super::mysql::tokens_file() else {
                 return r.skip("files", "no home directory");
             };
-            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let text = crate::fsutil::read_text(&path, 16 << 20)
+                .ok()
+                .flatten()
+                .unwrap_or_default();
             (
                 path,
                 myclient::group_password(&text, &format!("client_{name}")),

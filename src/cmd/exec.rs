@@ -59,12 +59,28 @@ pub(crate) fn hostaddr(p: &Profile) -> Result<Option<String>> {
     Ok(Some(addr.ip().to_string()))
 }
 
-/// The environment that logs a libpq program in to `p`.
-pub(crate) fn libpq_env(p: &Profile) -> Result<Vec<(&'static str, String)>> {
+/// Gives `cmd` the environment that logs a libpq program in to `p`, and takes out every
+/// inherited libpq variable that could send the token elsewhere (`PGSERVICE`, whose file's
+/// values outrank the `PG*` variables iamdb sets, `PGHOSTADDR`, ...); `-v` names them.
+pub(crate) fn set_libpq_env(cmd: &mut Command, p: &Profile) -> Result<()> {
     let ca = ca::for_profile(p.ssl_ca.as_deref())?;
     let addr = hostaddr(p)?;
     let issued = provider::token_for(p, CacheMode::Use)?;
-    Ok(postgres::libpq_env(p, &issued.token, &ca, addr))
+    let present: Vec<String> = std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .collect();
+    let removed = postgres::libpq_env_removed(present.iter().map(String::as_str));
+    if !removed.is_empty() {
+        tracing::debug!(
+            removed = %removed.join(", "),
+            "removed from the client's environment: they would override the profile's connection"
+        );
+    }
+    for name in &removed {
+        cmd.env_remove(name);
+    }
+    cmd.envs(postgres::libpq_env(p, &issued.token, &ca, addr));
+    Ok(())
 }
 
 pub(crate) fn exec(mut cmd: Command, program: &str) -> Result<()> {
@@ -80,9 +96,9 @@ pub(crate) fn exec(mut cmd: Command, program: &str) -> Result<()> {
 
 pub fn psql(config_path: Option<&Path>, args: ClientArgs) -> Result<()> {
     let profile = profile_of_kind(config_path, &args.profile, true, "iamdb psql")?;
-    let env = libpq_env(&profile)?;
     let mut cmd = Command::new("psql");
-    cmd.args(&args.args).envs(env);
+    cmd.args(&args.args);
+    set_libpq_env(&mut cmd, &profile)?;
     exec(cmd, "psql")
 }
 
@@ -98,11 +114,10 @@ pub fn run(config_path: Option<&Path>, args: ExecArgs) -> Result<()> {
     // Kept open (and so readable through /dev/fd) until the program replaces iamdb.
     let _option_file;
     match profile.is_postgres() {
-        Some(true) => {
-            cmd.envs(libpq_env(&profile)?);
-        }
+        Some(true) => set_libpq_env(&mut cmd, &profile)?,
         Some(false) => {
-            let (file, path) = super::mysql::private_option_file(&profile, None)?;
+            let (flavour, defaults) = super::mysql::client_info("mysql");
+            let (file, path) = super::mysql::private_option_file(&profile, flavour, &defaults)?;
             _option_file = file;
             let host = profile
                 .connect_host

@@ -10,7 +10,13 @@ use crate::cli::Cli;
 use crate::error::{Error, Result};
 
 pub fn write(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir)
+    // Man pages are for everyone to read: 0755, whatever the umask.
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o755);
+    builder
+        .create(dir)
         .map_err(|e| Error::usage(format!("cannot create {}: {e}", dir.display())))?;
     // The release version, not the commit: the committed pages must not change with every commit.
     let mut cmd = Cli::command().version(env!("CARGO_PKG_VERSION"));

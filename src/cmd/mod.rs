@@ -5,6 +5,7 @@ mod cache;
 mod doctor;
 mod exec;
 mod inspect;
+mod lock;
 mod man;
 mod mysql;
 mod pgpass;
@@ -40,6 +41,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Completions { shell } => print(&crate::complete::script(shell)?),
         Command::Doctor(args) => doctor::run(config, args),
         Command::Setup(args) => setup::run(config, args),
+        Command::Lock(args) => lock::run(args),
     }
 }
 

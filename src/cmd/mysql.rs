@@ -20,21 +20,29 @@ use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::provider::{self, CacheMode};
 
-/// The client's flavour, from `<client> --version`; MariaDB's when no client answers (the
-/// `mysql` of Debian and Ubuntu).
-pub(crate) fn detect(client: &str) -> Flavour {
+/// What a client program says of itself in `--help`: its flavour and the option files it reads
+/// by default. MariaDB's flavour and file list when no client answers (the `mysql` of Debian
+/// and Ubuntu is MariaDB's).
+pub(crate) fn client_info(client: &str) -> (Flavour, Vec<PathBuf>) {
+    let home = dirs::home_dir();
     Command::new(client)
-        .arg("--version")
+        .arg("--help")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
         .output()
         .ok()
         .filter(|o| o.status.success())
-        .map(|o| mysql::flavour_from_version(&String::from_utf8_lossy(&o.stdout)))
-        .unwrap_or(Flavour::Mariadb)
+        .map(|o| mysql::parse_help(&String::from_utf8_lossy(&o.stdout), home.as_deref()))
+        .unwrap_or_else(|| (Flavour::Mariadb, mysql::default_files(home.as_deref())))
 }
 
-/// The `[client]` group for a profile, with a fresh (or cached) token.
-fn group(name: &str, p: &Profile, flavour: Flavour) -> Result<String> {
-    group_with_expiry(name, p, flavour).map(|(text, _)| text)
+/// The client's flavour, from its `--help`.
+pub(crate) fn detect(client: &str) -> Flavour {
+    client_info(client).0
+}
+
+fn config_error(what: &str) -> impl Fn(String) -> Error + '_ {
+    move |m| Error::config(format!("cannot write {what}: {m}"))
 }
 
 /// The group and when its token expires (Unix seconds).
@@ -44,20 +52,36 @@ fn group_with_expiry(name: &str, p: &Profile, flavour: Flavour) -> Result<(Strin
     if let Some(note) = mysql::verification(p, flavour) {
         eprintln!("iamdb: note: {note}");
     }
-    Ok((
-        mysql::option_group(name, p, &issued.token, &ca, flavour),
-        issued.expires_at,
-    ))
+    let group = mysql::option_group(name, p, &issued.token, &ca, flavour)
+        .map_err(config_error("the option file"))?;
+    Ok((group, issued.expires_at))
 }
 
-/// An unlinked 0600 option file holding the profile's `[client]` group, open without
-/// close-on-exec, and the `/dev/fd/N` path that reaches it.
-pub(crate) fn private_option_file(p: &Profile, flavour: Option<Flavour>) -> Result<(File, String)> {
-    let flavour = flavour.unwrap_or_else(|| detect("mysql"));
-    let text = group("client", p, flavour)?;
-    let dir = fsutil::runtime_dir().join("mysql");
-    fsutil::private_dir(&dir)
-        .map_err(|e| Error::internal(format!("cannot create {}: {e}", dir.display())))?;
+/// A complete option file for `--defaults-file` that logs the client in to `p`: the client's
+/// default files included first, iamdb's `[client]` group last (it wins).
+fn full_option_file(p: &Profile, flavour: Flavour, defaults: &[PathBuf]) -> Result<String> {
+    let ca = ca::for_profile(p.ssl_ca.as_deref())?;
+    let issued = provider::token_for(p, CacheMode::Use)?;
+    if let Some(note) = mysql::verification(p, flavour) {
+        eprintln!("iamdb: note: {note}");
+    }
+    let existing: Vec<PathBuf> = defaults.iter().filter(|f| f.is_file()).cloned().collect();
+    mysql::option_file(&existing, p, &issued.token, &ca, flavour)
+        .map_err(config_error("the option file"))
+}
+
+/// An unlinked 0600 option file for `--defaults-file` (see [`full_option_file`]), open
+/// without close-on-exec, and the `/dev/fd/N` path that reaches it.
+pub(crate) fn private_option_file(
+    p: &Profile,
+    flavour: Flavour,
+    defaults: &[PathBuf],
+) -> Result<(File, String)> {
+    let text = zeroize::Zeroizing::new(full_option_file(p, flavour, defaults)?);
+    let dir = fsutil::runtime_dir()
+        .map_err(|e| Error::config(e.to_string()))?
+        .join("mysql");
+    fsutil::private_dir(&dir).map_err(|e| Error::config(e.to_string()))?;
     let path = dir.join(format!("client-{}.cnf", std::process::id()));
     let _ = std::fs::remove_file(&path);
     // No signal may end iamdb between the file's creation and its unlinking.
@@ -67,6 +91,7 @@ pub(crate) fn private_option_file(p: &Profile, flavour: Option<Flavour>) -> Resu
         .write(true)
         .create_new(true)
         .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(&path)
         .map_err(|e| Error::internal(format!("cannot create {}: {e}", path.display())))?;
     let _ = std::fs::remove_file(&path);
@@ -91,10 +116,14 @@ pub fn client(config_path: Option<&Path>, args: ClientArgs, program: &str) -> Re
         false,
         &format!("iamdb {program}"),
     )?;
-    let (_file, path) = private_option_file(&profile, Some(detect(program)))?;
+    let (flavour, defaults) = client_info(program);
+    let (_file, path) = private_option_file(&profile, flavour, &defaults)?;
+    let ca = ca::for_profile(profile.ssl_ca.as_deref())?;
     let mut cmd = Command::new(program);
-    // --defaults-extra-file must come before every other option.
-    cmd.arg(format!("--defaults-extra-file={path}"))
+    // --defaults-file must come before every other option; the connection options after it
+    // outrank every option file the client reads.
+    cmd.arg(format!("--defaults-file={path}"))
+        .args(mysql::connection_args(&profile, &ca, flavour))
         .args(&args.args);
     super::exec::exec(cmd, program)
 }
@@ -106,8 +135,10 @@ pub fn mycnf(config_path: Option<&Path>, args: MycnfArgs) -> Result<()> {
         }
         (None, Some(name)) => {
             let profile = super::exec::profile_of_kind(config_path, &name, false, "iamdb mycnf")?;
-            let flavour = args.flavour.unwrap_or_else(|| detect("mysql"));
-            super::print(&group("client", &profile, flavour)?)
+            let (detected, defaults) = client_info("mysql");
+            let flavour = args.flavour.unwrap_or(detected);
+            let text = zeroize::Zeroizing::new(full_option_file(&profile, flavour, &defaults)?);
+            super::print(&text)
         }
         (None, None) => Err(Error::usage("iamdb mycnf needs a PROFILE, or `sync`")),
     }
@@ -158,7 +189,10 @@ fn sync(
 
 /// The profiles whose groups iamdb's option file holds now.
 pub(crate) fn synced_profiles() -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(tokens_file()?).unwrap_or_default();
+    let file = tokens_file()?;
+    let text = crate::fsutil::read_text(&file, 16 << 20)
+        .map_err(|e| Error::config(format!("cannot read {}: {e}", file.display())))?
+        .unwrap_or_default();
     Ok(groups(&text)
         .into_iter()
         .filter_map(|(g, _)| g.strip_prefix("client_").map(String::from))
@@ -189,7 +223,7 @@ pub(crate) fn sync_mycnf(
     }
     let file = tokens_file()?;
     let mut left = 0;
-    super::pgpass::edit_file(&file, Some(0o600), |text| {
+    crate::edit::edit_file(&file, Some(0o600), |text| {
         let mut kept: Vec<(String, String)> = groups(text)
             .into_iter()
             .filter(|(g, _)| !names.iter().any(|n| g == &format!("client_{n}")))
@@ -200,8 +234,8 @@ pub(crate) fn sync_mycnf(
         Ok(kept.into_iter().map(|(_, t)| t).collect())
     })?;
     // One `!include` line in ~/.my.cnf, added once and removed when nothing is left to include.
-    let include = format!("!include {}", file.display());
-    super::pgpass::edit_file(&user_mycnf()?, Some(0o600), |text| {
+    let include = mysql::include_line(&file).map_err(config_error("~/.my.cnf"))?;
+    crate::edit::edit_file(&user_mycnf()?, Some(0o600), |text| {
         Ok(mysql::update_include(text, &include, left > 0))
     })?;
     Ok(due)

@@ -2,15 +2,14 @@
 //! touching only what it wrote.
 
 use std::collections::BTreeMap;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::ca;
 use crate::cli::{PgpassCommand, PgserviceCommand, SyncArgs};
 use crate::clients::postgres;
 use crate::config::{Config, Engine, Settings};
+use crate::edit::edit_file;
 use crate::error::{Error, Result};
-use crate::fsutil;
 use crate::provider::{self, CacheMode};
 
 pub fn run(config_path: Option<&Path>, cmd: PgpassCommand) -> Result<()> {
@@ -36,13 +35,25 @@ pub(crate) fn sync_pgpass(config: &Config, names: &[String], remove: bool) -> Re
                 .expires_at
                 .saturating_sub(u64::from(profile.refresh_margin));
             due = Some(due.map_or(at, |d| d.min(at)));
-            Some(postgres::pgpass_line(&profile, &issued.token))
+            let line = postgres::pgpass_line(&profile, &issued.token).map_err(|m| {
+                Error::config(format!(
+                    "profile '{name}' cannot be written to .pgpass: {m}"
+                ))
+            })?;
+            Some(line)
         };
         updates.insert(name.clone(), line);
     }
-    edit_file(&pgpass_path()?, Some(0o600), |text| {
-        Ok(postgres::update_pgpass(text, &updates))
+    let path = pgpass_path()?;
+    let mut warnings = Vec::new();
+    edit_file(&path, Some(0o600), |text| {
+        let (new_text, w) = postgres::update_pgpass(text, &updates);
+        warnings = w;
+        Ok(new_text)
     })?;
+    for w in warnings {
+        eprintln!("iamdb: warning: {}: {w}", path.display());
+    }
     Ok(due)
 }
 
@@ -60,13 +71,14 @@ pub fn run_service(config_path: Option<&Path>, cmd: PgserviceCommand) -> Result<
             let profile = config.resolve(Some(name), Settings::default())?;
             let ca = ca::for_profile(profile.ssl_ca.as_deref())?;
             let addr = super::exec::hostaddr(&profile)?;
-            Some(postgres::service_section(
-                &profile,
-                name,
-                &ca,
-                addr.as_deref(),
-                &passfile,
-            ))
+            let section =
+                postgres::service_section(&profile, name, &ca, addr.as_deref(), &passfile)
+                    .map_err(|m| {
+                        Error::config(format!(
+                            "profile '{name}' cannot be written to pg_service.conf: {m}"
+                        ))
+                    })?;
+            Some(section)
         };
         updates.insert(name.clone(), section);
     }
@@ -129,109 +141,4 @@ fn env_or_home(var: &str, name: &str) -> Result<PathBuf> {
     dirs::home_dir()
         .map(|h| h.join(name))
         .ok_or_else(|| Error::config("cannot find the home directory (HOME is not set)"))
-}
-
-/// Reads, edits and atomically replaces a user's file under a lock, following a symlink to
-/// its target. With `private`, the file always ends up with that mode, and a looser one is
-/// reported; otherwise it keeps its mode (0644 when new). A program that changes the file
-/// while iamdb edits it without taking iamdb's lock (an `echo >> ~/.pgpass`) does not lose
-/// its change: iamdb notices before its rename, and reads and edits the file again.
-pub(crate) fn edit_file(
-    path: &Path,
-    private: Option<u32>,
-    mut edit: impl FnMut(&str) -> Result<String>,
-) -> Result<()> {
-    let target = fsutil::write_target(path)
-        .map_err(|e| Error::config(format!("{}: {e}", path.display())))?;
-    if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::config(format!("cannot create {}: {e}", dir.display())))?;
-    }
-    let _lock = fsutil::lock_parent(&target)
-        .map_err(|e| Error::config(format!("cannot lock {}: {e}", target.display())))?;
-    for round in 0..50 {
-        let (text, read) = read_text(&target, private.is_some())?;
-        let new_text = edit(&text)?;
-        if let Some(mode) = private
-            && round == 0
-            && let Ok(meta) = std::fs::metadata(&target)
-            && meta.permissions().mode() & 0o777 & !mode != 0
-        {
-            eprintln!(
-                "iamdb: warning: {} was readable by others (mode {:o}); it is {mode:04o} now (libpq ignores a looser file)",
-                target.display(),
-                meta.permissions().mode() & 0o777
-            );
-        }
-        let written = fsutil::replace_if_unchanged(&target, new_text.as_bytes(), private, &read)
-            .map_err(|e| Error::config(format!("cannot write {}: {e}", target.display())))?;
-        if written {
-            return Ok(());
-        }
-        tracing::debug!(path = %target.display(), "changed by another program while editing; again");
-    }
-    Err(Error::config(format!(
-        "{} keeps changing under iamdb; not written",
-        target.display()
-    )))
-}
-
-/// The file's text and the fingerprint of the version read. A file that will hold a secret
-/// must be a regular file of this user's: iamdb will not write a token into a file someone
-/// else owns (and could read), nor through a device or a pipe.
-fn read_text(target: &Path, secret: bool) -> Result<(String, fsutil::Fingerprint)> {
-    use std::io::Read;
-    let file = match std::fs::File::open(target) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok((String::new(), fsutil::Fingerprint::of(None)));
-        }
-        Err(e) => {
-            return Err(Error::config(format!(
-                "cannot read {}: {e}",
-                target.display()
-            )));
-        }
-    };
-    let meta = file
-        .metadata()
-        .map_err(|e| Error::config(format!("cannot read {}: {e}", target.display())))?;
-    if !meta.is_file() {
-        return Err(Error::config(format!(
-            "{} is not a regular file; iamdb leaves it alone",
-            target.display()
-        )));
-    }
-    if secret {
-        use std::os::unix::fs::MetadataExt;
-        let uid = fsutil::euid();
-        if meta.uid() != uid {
-            return Err(Error::config(format!(
-                "{} belongs to uid {}, not to this user (uid {uid}); iamdb will not write a token into it",
-                target.display(),
-                meta.uid()
-            )));
-        }
-    }
-    if meta.len() > 16 << 20 {
-        return Err(Error::config(format!(
-            "{} is {} bytes; iamdb leaves files over 16 MiB alone",
-            target.display(),
-            meta.len()
-        )));
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    (&file)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::config(format!("cannot read {}: {e}", target.display())))?;
-    // The fingerprint from before the read: a change made while reading shows up at the
-    // rename as well, and sends iamdb round again.
-    let read = fsutil::Fingerprint::of(Some(&meta));
-    let text = String::from_utf8(bytes).map_err(|_| {
-        Error::config(format!(
-            "{} is not UTF-8 text; iamdb leaves it alone",
-            target.display()
-        ))
-    })?;
-    Ok((text, read))
 }

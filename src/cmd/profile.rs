@@ -167,11 +167,12 @@ fn edit_config(
     edit: impl FnOnce(&str, &Path) -> Result<String>,
 ) -> Result<std::path::PathBuf> {
     let (path, _) = config::path(config_path)?;
+    fsutil::check_home_owner(&path).map_err(|e| Error::config(e.to_string()))?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
+        fsutil::create_dirs(dir)
             .map_err(|e| Error::config(format!("cannot create {}: {e}", dir.display())))?;
     }
-    let _lock = fsutil::lock_parent(&path)
+    let _lock = fsutil::edit_lock(&path)
         .map_err(|e| Error::config(format!("cannot lock {}: {e}", path.display())))?;
     let text = read_for_edit(&path)?;
     // Refuse to edit a file that does not load: the edit would hide the problem.

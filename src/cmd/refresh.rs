@@ -31,7 +31,10 @@ fn refresh_once(config_path: Option<&Path>) -> Result<(usize, Option<u64>)> {
             due = Some(due.map_or(d, |e| e.min(d)));
         }
     };
-    let pgpass = std::fs::read_to_string(super::pgpass::pgpass_path()?).unwrap_or_default();
+    let pgpass_path = super::pgpass::pgpass_path()?;
+    let pgpass = crate::fsutil::read_text(&pgpass_path, 16 << 20)
+        .map_err(|e| Error::config(format!("cannot read {}: {e}", pgpass_path.display())))?
+        .unwrap_or_default();
     let pg_names = postgres::pgpass_profiles(&pgpass);
     if !pg_names.is_empty() {
         earliest(super::pgpass::sync_pgpass(&config, &pg_names, false)?);
