@@ -5,8 +5,23 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use iamdb_core::cache::Choice;
+use iamdb_core::clients::mysql::Flavour;
+use iamdb_core::config::Engine;
+use iamdb_core::named::Named;
+
 use crate::complete;
-use crate::config::Engine;
+
+/// clap's choices for one of core's named enums, with each value's help and aliases.
+fn named<T: Named + Clone + Send + Sync>() -> impl TypedValueParser<Value = T> {
+    let values = T::ALL.iter().map(|v| {
+        PossibleValue::new(v.name())
+            .aliases(v.aliases().iter().copied())
+            .help(v.help())
+    });
+    PossibleValuesParser::new(values).map(|s| T::from_name(&s).expect("one of the listed names"))
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -219,7 +234,7 @@ pub enum CaCommand {
     /// one back.
     Update {
         /// Where to download it from.
-        #[arg(long, value_name = "URL", default_value = crate::ca::RDS_BUNDLE_URL)]
+        #[arg(long, value_name = "URL", default_value = iamdb_core::ca::RDS_BUNDLE_URL)]
         url: String,
     },
 }
@@ -250,8 +265,8 @@ pub struct MycnfArgs {
     #[arg(value_name = "PROFILE", add = complete::mysql_profile())]
     pub profile: Option<String>,
     /// The client the option file is for [default: what `mysql --help` says it is].
-    #[arg(long, value_enum, value_name = "FLAVOUR", global = true)]
-    pub flavour: Option<crate::clients::mysql::Flavour>,
+    #[arg(long, value_parser = named::<Flavour>(), value_name = "FLAVOUR", global = true)]
+    pub flavour: Option<Flavour>,
     #[command(subcommand)]
     pub command: Option<MycnfCommand>,
 }
@@ -306,7 +321,7 @@ pub struct EndpointArgs {
     pub port: Option<u16>,
 
     /// Database engine; sets the default port.
-    #[arg(long, value_enum, value_name = "ENGINE")]
+    #[arg(long, value_parser = named::<Engine>(), value_name = "ENGINE")]
     pub engine: Option<Engine>,
 
     /// Database user name (the IAM-enabled database user).
@@ -408,8 +423,8 @@ pub struct ProfileAddArgs {
     pub refresh_margin: Option<u32>,
 
     /// Cache backend for this profile.
-    #[arg(long, value_enum, value_name = "BACKEND")]
-    pub cache: Option<crate::cache::Choice>,
+    #[arg(long, value_parser = named::<Choice>(), value_name = "BACKEND")]
+    pub cache: Option<Choice>,
 }
 
 #[derive(Debug, Subcommand)]

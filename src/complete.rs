@@ -18,8 +18,8 @@ use clap_complete::engine::{ArgValueCompleter, CompletionCandidate};
 use clap_complete::env::{CompleteEnv, Shells};
 
 use crate::cli::{Cli, CompletionShell};
-use crate::config::{Config, Settings};
-use crate::error::{Error, Result};
+use iamdb_core::config::{Config, Settings};
+use iamdb_core::error::{Error, Result};
 
 /// The environment variable the scripts set when they call iamdb back. Not clap's default
 /// `COMPLETE`, which other programs read too.
@@ -172,11 +172,12 @@ fn profiles(current: &OsStr, postgres: Option<bool>) -> Vec<CompletionCandidate>
 pub fn aws_profile_names() -> Vec<String> {
     let mut names = std::collections::BTreeSet::new();
     let files = [
-        (crate::credentials::config_file(), true),
-        (crate::credentials::credentials_file(), false),
+        (iamdb_core::credentials::config_file(), true),
+        (iamdb_core::credentials::credentials_file(), false),
     ];
     for (file, is_config) in files {
-        let Some(text) = file.and_then(|f| crate::fsutil::read_text(&f, 1 << 20).ok().flatten())
+        let Some(text) =
+            file.and_then(|f| iamdb_core::fsutil::read_text(&f, 1 << 20).ok().flatten())
         else {
             continue;
         };

@@ -1,10 +1,17 @@
+//! `iamdb`: the command line. Every command and flag is in `cli`, one file per command in
+//! `cmd`; what they do is in the iamdb-core library.
+
+mod cli;
+mod cmd;
+mod complete;
+
 use clap::Parser;
 
 fn main() {
-    iamdb::complete::answer_if_asked();
-    let cli = iamdb::cli::Cli::parse();
-    iamdb::logging::init(cli.verbose);
-    if let Err(err) = iamdb::cmd::run(cli) {
+    complete::answer_if_asked();
+    let cli = cli::Cli::parse();
+    iamdb_core::logging::init(cli.verbose);
+    if let Err(err) = cmd::run(cli) {
         if !err.is_reported() {
             eprintln!("iamdb: error: {err}");
         }

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use common::*;
 
-const EMBEDDED: &str = include_str!("../assets/rds-ca-bundle.pem");
+const EMBEDDED: &str = include_str!("../crates/iamdb-core/assets/rds-ca-bundle.pem");
 
 fn serve(dir: &Path) -> u16 {
     let mut c = std::process::Command::new("python3");

@@ -513,7 +513,8 @@ fn ca_install_writes_the_rds_bundle_that_profiles_use() {
     assert!(!path.exists());
     let run = sb.run(&["ca", "install"]).ok();
     assert!(run.stdout.starts_with("installed "), "{}", run.stdout);
-    let embedded = std::fs::read(support("../../assets/rds-ca-bundle.pem")).unwrap();
+    let embedded =
+        std::fs::read(support("../../crates/iamdb-core/assets/rds-ca-bundle.pem")).unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), embedded);
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(

@@ -144,7 +144,10 @@ fn tls_and_tcp_failures_name_the_cause_and_the_fix() {
         &my.profile("wrongca", "localhost", "app", "mariadb")
             .replace(
                 &my.ca.display().to_string(),
-                &format!("{}/assets/rds-ca-bundle.pem", env!("CARGO_MANIFEST_DIR")),
+                &format!(
+                    "{}/crates/iamdb-core/assets/rds-ca-bundle.pem",
+                    env!("CARGO_MANIFEST_DIR")
+                ),
             ),
     );
     config.push_str(

@@ -52,7 +52,7 @@ fi
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
-cargo clippy --all-targets --quiet -- -D warnings
+cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 # Fuzzing (cargo fuzz, libFuzzer with AddressSanitizer): every target in fuzz/ for a short run on
 # each test run (IAMDB_FUZZ_SECONDS, 20 s by default); a crash fails the run and leaves its
@@ -86,7 +86,8 @@ echo "== packages (cargo deb, cargo generate-rpm)"
 command -v cargo-deb >/dev/null || cargo install --locked --quiet cargo-deb
 command -v cargo-generate-rpm >/dev/null || cargo install --locked --quiet cargo-generate-rpm
 rm -rf target/debian target/generate-rpm
-cargo deb --quiet
+cargo build --release --locked --quiet
+cargo deb --no-build --quiet
 cargo generate-rpm
 IAMDB_DEB=$(ls target/debian/iamdb_*.deb)
 IAMDB_RPM=$(ls target/generate-rpm/iamdb-*.rpm)
@@ -114,7 +115,7 @@ echo "== cargo test"
 log=$(mktemp)
 trap 'rm -f "$log"; keyctl unlink "$canary" @u >/dev/null 2>&1 || true; remove_test_accounts' EXIT
 set +e
-cargo test --no-fail-fast 2>&1 | tee "$log"
+cargo test --workspace --no-fail-fast 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 keys_after=$(keyring)

@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use iamdb::clients::{mysql, postgres};
-use iamdb::config::{Config, Settings};
+use iamdb_core::clients::{mysql, postgres};
+use iamdb_core::config::{Config, Settings};
 use libfuzzer_sys::fuzz_target;
 
 const TOKEN: &str = "db.example:5432/?Action=connect&DBUser=a%3Ab&X-Amz-Signature=0f";

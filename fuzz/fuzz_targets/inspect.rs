@@ -8,8 +8,8 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     // A fixed "now" keeps every run reproducible from its input alone.
-    let report = iamdb::inspect::inspect(&text, 1_795_000_000);
-    let rendered = iamdb::inspect::render(&report);
+    let report = iamdb_core::inspect::inspect(&text, 1_795_000_000);
+    let rendered = iamdb_core::inspect::render(&report);
     let _ = report.usable();
     assert!(
         !rendered.chars().any(|c| c.is_control() && c != '\n'),

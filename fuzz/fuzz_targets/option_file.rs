@@ -3,7 +3,7 @@
 //! touching any other byte.
 #![no_main]
 
-use iamdb::clients::mysql;
+use iamdb_core::clients::mysql;
 use libfuzzer_sys::fuzz_target;
 
 const INCLUDE: &str = "!include /home/u/.config/iamdb/my.cnf";

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use iamdb::clients::postgres;
+use iamdb_core::clients::postgres;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

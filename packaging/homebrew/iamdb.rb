@@ -10,7 +10,8 @@ class Iamdb < Formula
   depends_on "rust" => :build
 
   def install
-    system "cargo", "install", *std_cargo_args # iamdb and iamdb-credentials
+    system "cargo", "install", *std_cargo_args
+    system "cargo", "install", *std_cargo_args(path: "crates/iamdb-credentials")
     bin.install "shell/psql-iam", "shell/mysql-iam"
     man1.install Dir["packaging/man/*.1"]
     bash_completion.install "shell/completions/iamdb.bash" => "iamdb"

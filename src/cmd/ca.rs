@@ -1,9 +1,9 @@
 //! `iamdb ca path|install|update`: where the Amazon RDS CA bundle lives, writing the embedded
 //! one there, and replacing it with the one AWS publishes now.
 
-use crate::ca;
 use crate::cli::CaCommand;
-use crate::error::Result;
+use iamdb_core::ca;
+use iamdb_core::error::Result;
 
 pub fn run(cmd: CaCommand) -> Result<()> {
     match cmd {
@@ -24,7 +24,7 @@ pub fn run(cmd: CaCommand) -> Result<()> {
         CaCommand::Update { url } => {
             // The helper downloads (rustls, the system's CAs) and checks that every
             // certificate parses; iamdb writes the file.
-            let pem = crate::credentials::call_helper(
+            let pem = iamdb_core::credentials::call_helper(
                 &[
                     "fetch".into(),
                     "--certificates".into(),

@@ -1,8 +1,8 @@
 use std::time::SystemTime;
 
-use crate::cache;
 use crate::cli::{CacheCommand, Format};
-use crate::error::{Error, Result};
+use iamdb_core::cache;
+use iamdb_core::error::{Error, Result};
 
 pub fn run(cmd: CacheCommand) -> Result<()> {
     match cmd {

@@ -14,15 +14,15 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::answers::Identity;
-use crate::cache;
 use crate::cli::{DoctorArgs, Format};
-use crate::clients::{mysql as myclient, postgres};
-use crate::config::{Config, Engine, Profile, Settings};
-use crate::credentials::{self, Resolved, call_helper_json};
-use crate::endpoint;
-use crate::error::{Error, Kind, Result};
-use crate::inspect;
+use iamdb_core::answers::Identity;
+use iamdb_core::cache;
+use iamdb_core::clients::{mysql as myclient, postgres};
+use iamdb_core::config::{Config, Engine, Profile, Settings};
+use iamdb_core::credentials::{self, Resolved, call_helper_json};
+use iamdb_core::endpoint;
+use iamdb_core::error::{Error, Kind, Result};
+use iamdb_core::inspect;
 
 const DNS_TIMEOUT: Duration = Duration::from_secs(3);
 const TCP_TIMEOUT: Duration = Duration::from_secs(3);
@@ -205,7 +205,7 @@ fn diagnose(r: &mut Report, config: &Result<Config>, name: Option<&str>) {
     // 2. The region, and 3. the credentials (resolved together when the region needs AWS config).
     let static_region = profile
         .as_ref()
-        .and_then(crate::provider::static_region_quiet);
+        .and_then(iamdb_core::provider::static_region_quiet);
     let need_region = static_region.is_none();
     let resolved = credentials::resolve_with(
         aws_profile.as_deref(),
@@ -282,7 +282,7 @@ fn diagnose(r: &mut Report, config: &Result<Config>, name: Option<&str>) {
     // 9. The cache.
     let choice = profile
         .as_ref()
-        .map(|p| crate::provider::cache_choice(p, crate::provider::CacheMode::Use));
+        .map(|p| iamdb_core::provider::cache_choice(p, iamdb_core::provider::CacheMode::Use));
     match choice.unwrap_or_else(|| cache::Choice::from_env().map(|c| c.unwrap_or(cache::Choice::Auto))) {
         Err(e) => r.error("cache", &e),
         Ok(choice) => match cache::probe(choice) {
@@ -457,7 +457,7 @@ fn network_checks(r: &mut Report, p: &Profile) {
             return;
         }
     }
-    let ca = match crate::ca::for_profile(p.ssl_ca.as_deref()) {
+    let ca = match iamdb_core::ca::for_profile(p.ssl_ca.as_deref()) {
         Ok(ca) => ca,
         Err(e) => return r.error("tls", &e),
     };
@@ -484,7 +484,7 @@ fn network_checks(r: &mut Report, p: &Profile) {
         "--ca".into(),
         ca.display().to_string(),
     ];
-    match call_helper_json::<crate::answers::Handshake>(&call) {
+    match call_helper_json::<iamdb_core::answers::Handshake>(&call) {
         Ok(h) => r.pass(
             "tls",
             format!(
@@ -584,7 +584,7 @@ fn files_check(r: &mut Report, p: &Profile) {
             let Ok(path) = super::pgpass::pgpass_path() else {
                 return r.skip("files", "no home directory");
             };
-            let text = crate::fsutil::read_text(&path, 16 << 20)
+            let text = iamdb_core::fsutil::read_text(&path, 16 << 20)
                 .ok()
                 .flatten()
                 .unwrap_or_default();
@@ -594,7 +594,7 @@ fn files_check(r: &mut Report, p: &Profile) {
             let Ok(path) = super::mysql::tokens_file() else {
                 return r.skip("files", "no home directory");
             };
-            let text = crate::fsutil::read_text(&path, 16 << 20)
+            let text = iamdb_core::fsutil::read_text(&path, 16 << 20)
                 .ok()
                 .flatten()
                 .unwrap_or_default();

@@ -8,12 +8,12 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
 
-use crate::ca;
 use crate::cli::{ClientArgs, ExecArgs};
-use crate::clients::postgres;
-use crate::config::{Config, Profile, Settings};
-use crate::error::{Error, Result};
-use crate::provider::{self, CacheMode};
+use iamdb_core::ca;
+use iamdb_core::clients::postgres;
+use iamdb_core::config::{Config, Profile, Settings};
+use iamdb_core::error::{Error, Result};
+use iamdb_core::provider::{self, CacheMode};
 
 /// The profile, checked to be of the kind a command needs.
 pub(crate) fn profile_of_kind(

@@ -1,12 +1,12 @@
-//! `iamdb inspect [TOKEN | -]`: the report of `crate::inspect`, for a person or as JSON.
+//! `iamdb inspect [TOKEN | -]`: the report of `iamdb_core::inspect`, for a person or as JSON.
 
 use std::io::Read;
 
 use serde_json::json;
 
 use crate::cli::Format;
-use crate::error::{Error, Kind, Result};
-use crate::inspect;
+use iamdb_core::error::{Error, Kind, Result};
+use iamdb_core::inspect;
 
 /// Longer than any real token (about 1.5 KB with a long session token), short enough that
 /// `iamdb inspect < /dev/zero` ends.

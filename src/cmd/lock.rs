@@ -4,8 +4,8 @@
 use std::process::Command;
 
 use crate::cli::LockArgs;
-use crate::error::{Error, Result};
-use crate::fsutil;
+use iamdb_core::error::{Error, Result};
+use iamdb_core::fsutil;
 
 pub fn run(args: LockArgs) -> Result<()> {
     let (program, rest) = args

@@ -7,7 +7,7 @@ use std::path::Path;
 use clap::CommandFactory;
 
 use crate::cli::Cli;
-use crate::error::{Error, Result};
+use iamdb_core::error::{Error, Result};
 
 pub fn write(dir: &Path) -> Result<()> {
     // Man pages are for everyone to read: 0755, whatever the umask.

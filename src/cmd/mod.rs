@@ -18,7 +18,7 @@ mod token;
 use std::io::Write;
 
 use crate::cli::{Cli, Command};
-use crate::error::{Error, Result};
+use iamdb_core::error::{Error, Result};
 
 pub fn run(cli: Cli) -> Result<()> {
     let config = cli.config.as_deref();
@@ -56,5 +56,5 @@ pub(crate) fn print(text: &str) -> Result<()> {
 }
 
 pub(crate) fn rfc3339(unix: u64) -> String {
-    crate::inspect::rfc3339(i64::try_from(unix).unwrap_or(i64::MAX))
+    iamdb_core::inspect::rfc3339(i64::try_from(unix).unwrap_or(i64::MAX))
 }

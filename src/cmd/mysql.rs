@@ -12,13 +12,13 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::ca;
 use crate::cli::{ClientArgs, MycnfArgs, MycnfCommand, SyncArgs};
-use crate::clients::mysql::{self, Flavour};
-use crate::config::{Config, Engine, Profile, Settings};
-use crate::error::{Error, Result};
-use crate::fsutil;
-use crate::provider::{self, CacheMode};
+use iamdb_core::ca;
+use iamdb_core::clients::mysql::{self, Flavour};
+use iamdb_core::config::{Config, Engine, Profile, Settings};
+use iamdb_core::error::{Error, Result};
+use iamdb_core::fsutil;
+use iamdb_core::provider::{self, CacheMode};
 
 /// What a client program says of itself in `--help`: its flavour and the option files it reads
 /// by default. MariaDB's flavour and file list when no client answers (the `mysql` of Debian
@@ -190,7 +190,7 @@ fn sync(
 /// The profiles whose groups iamdb's option file holds now.
 pub(crate) fn synced_profiles() -> Result<Vec<String>> {
     let file = tokens_file()?;
-    let text = crate::fsutil::read_text(&file, 16 << 20)
+    let text = iamdb_core::fsutil::read_text(&file, 16 << 20)
         .map_err(|e| Error::config(format!("cannot read {}: {e}", file.display())))?
         .unwrap_or_default();
     Ok(groups(&text)
@@ -223,7 +223,7 @@ pub(crate) fn sync_mycnf(
     }
     let file = tokens_file()?;
     let mut left = 0;
-    crate::edit::edit_file(&file, Some(0o600), |text| {
+    iamdb_core::edit::edit_file(&file, Some(0o600), |text| {
         let mut kept: Vec<(String, String)> = groups(text)
             .into_iter()
             .filter(|(g, _)| !names.iter().any(|n| g == &format!("client_{n}")))
@@ -235,7 +235,7 @@ pub(crate) fn sync_mycnf(
     })?;
     // One `!include` line in ~/.my.cnf, added once and removed when nothing is left to include.
     let include = mysql::include_line(&file).map_err(config_error("~/.my.cnf"))?;
-    crate::edit::edit_file(&user_mycnf()?, Some(0o600), |text| {
+    iamdb_core::edit::edit_file(&user_mycnf()?, Some(0o600), |text| {
         Ok(mysql::update_include(text, &include, left > 0))
     })?;
     Ok(due)

@@ -4,13 +4,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::ca;
 use crate::cli::{PgpassCommand, PgserviceCommand, SyncArgs};
-use crate::clients::postgres;
-use crate::config::{Config, Engine, Settings};
-use crate::edit::edit_file;
-use crate::error::{Error, Result};
-use crate::provider::{self, CacheMode};
+use iamdb_core::ca;
+use iamdb_core::clients::postgres;
+use iamdb_core::config::{Config, Engine, Settings};
+use iamdb_core::edit::edit_file;
+use iamdb_core::error::{Error, Result};
+use iamdb_core::provider::{self, CacheMode};
 
 pub fn run(config_path: Option<&Path>, cmd: PgpassCommand) -> Result<()> {
     let PgpassCommand::Sync(SyncArgs { profiles, remove }) = cmd;

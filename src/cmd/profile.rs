@@ -3,10 +3,10 @@ use std::path::Path;
 use serde_json::json;
 
 use crate::cli::{Format, ProfileAddArgs, ProfileCommand};
-use crate::config::{self, Config, Profile, Settings};
-use crate::error::{Error, Result};
-use crate::fsutil;
-use crate::provider;
+use iamdb_core::config::{self, Config, Profile, Settings};
+use iamdb_core::error::{Error, Result};
+use iamdb_core::fsutil;
+use iamdb_core::provider;
 
 pub fn run(config_path: Option<&Path>, cmd: ProfileCommand) -> Result<()> {
     match cmd {
@@ -101,7 +101,7 @@ fn show(config: &Config, name: &str, format: Format) -> Result<()> {
 
 fn describe(
     p: &Profile,
-    region: Option<&crate::credentials::Region>,
+    region: Option<&iamdb_core::credentials::Region>,
     cache: &str,
     path: &Path,
 ) -> String {

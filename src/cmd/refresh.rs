@@ -9,10 +9,10 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use crate::cache::unix;
-use crate::clients::postgres;
-use crate::config::Config;
-use crate::error::{Error, Result};
+use iamdb_core::cache::unix;
+use iamdb_core::clients::postgres;
+use iamdb_core::config::Config;
+use iamdb_core::error::{Error, Result};
 
 /// Shortest and longest sleep between refreshes.
 const MIN_SLEEP: Duration = Duration::from_secs(2);
@@ -32,7 +32,7 @@ fn refresh_once(config_path: Option<&Path>) -> Result<(usize, Option<u64>)> {
         }
     };
     let pgpass_path = super::pgpass::pgpass_path()?;
-    let pgpass = crate::fsutil::read_text(&pgpass_path, 16 << 20)
+    let pgpass = iamdb_core::fsutil::read_text(&pgpass_path, 16 << 20)
         .map_err(|e| Error::config(format!("cannot read {}: {e}", pgpass_path.display())))?
         .unwrap_or_default();
     let pg_names = postgres::pgpass_profiles(&pgpass);

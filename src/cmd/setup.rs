@@ -5,13 +5,13 @@ use std::path::Path;
 
 use serde_json::json;
 
-use crate::answers::{Identity, Resource};
 use crate::cli::{Format, SetupArgs};
-use crate::config::{Config, Engine, Settings};
-use crate::credentials::{self, call_helper_json};
-use crate::error::{Error, Result};
-use crate::provider;
-use crate::setup::{self, Kind};
+use iamdb_core::answers::{Identity, Resource};
+use iamdb_core::config::{Config, Engine, Settings};
+use iamdb_core::credentials::{self, call_helper_json};
+use iamdb_core::error::{Error, Result};
+use iamdb_core::provider;
+use iamdb_core::setup::{self, Kind};
 
 pub fn run(config_path: Option<&Path>, args: SetupArgs) -> Result<()> {
     let config = Config::load(config_path)?;

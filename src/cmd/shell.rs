@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use crate::cli::InitShell;
-use crate::config::{Config, Engine, check_profile_name};
-use crate::error::{Error, Result};
+use iamdb_core::config::{Config, Engine, check_profile_name};
+use iamdb_core::error::{Error, Result};
 
 fn template(shell: InitShell) -> &'static str {
     match shell {

@@ -3,9 +3,9 @@ use std::path::Path;
 use serde_json::json;
 
 use crate::cli::{EndpointArgs, Format, TokenArgs};
-use crate::config::{self, Config, Settings};
-use crate::error::Result;
-use crate::provider::{self, CacheMode};
+use iamdb_core::config::{self, Config, Settings};
+use iamdb_core::error::Result;
+use iamdb_core::provider::{self, CacheMode};
 
 pub(crate) fn flags(e: &EndpointArgs) -> Settings {
     Settings {

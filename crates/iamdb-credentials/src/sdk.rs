@@ -11,17 +11,17 @@ use std::time::Duration;
 use aws_config::provider_config::ProviderConfig;
 use aws_credential_types::provider::ProvideCredentials;
 
-use crate::credentials::{
+use iamdb_core::credentials::{
     Region, Resolved, config_file, credentials_file, effective_profile, env_region, resolve_timeout,
 };
-use crate::error::{Error, Result};
+use iamdb_core::error::{Error, Result};
 
 /// How long an EC2 metadata probe may take where there may be no EC2: the SDK's default
 /// (several attempts of 1 s each) would make every user off EC2 wait seconds for an error.
 const IMDS_CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 const IMDS_READ_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// The aws-config half of [`crate::credentials::resolve`], with the same arguments, bounded by
+/// The aws-config half of [`iamdb_core::credentials::resolve`], with the same arguments, bounded by
 /// `RESOLVE_TIMEOUT`.
 pub fn resolve(
     aws_profile: Option<&str>,

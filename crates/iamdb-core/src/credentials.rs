@@ -174,8 +174,7 @@ fn from_env(aws_profile: Option<&str>) -> Result<Option<Resolved>> {
 }
 
 /// The profile name aws-config will use: explicit, else AWS_PROFILE, else `default`.
-#[cfg_attr(not(feature = "aws"), allow(dead_code))]
-pub(crate) fn effective_profile(aws_profile: Option<&str>) -> String {
+pub fn effective_profile(aws_profile: Option<&str>) -> String {
     aws_profile
         .map(String::from)
         .or_else(|| env("AWS_PROFILE"))
@@ -317,7 +316,7 @@ fn helper_path() -> Result<PathBuf> {
             Error::internal(format!(
                 "{name} is not installed next to iamdb or in an absolute directory on PATH"
             ))
-            .hint("reinstall iamdb (`cargo install --path .` installs both programs)")
+            .hint("install iamdb-credentials from the same release as iamdb, beside it")
         })
 }
 

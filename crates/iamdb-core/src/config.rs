@@ -16,14 +16,36 @@ use crate::error::{Error, Result};
 
 pub const DEFAULT_REFRESH_MARGIN: u32 = 120;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Engine {
     #[serde(alias = "postgresql")]
-    #[value(alias = "postgresql")]
     Postgres,
     Mysql,
     Mariadb,
+}
+
+impl crate::named::Named for Engine {
+    const ALL: &'static [Engine] = &[Engine::Postgres, Engine::Mysql, Engine::Mariadb];
+
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+
+    fn aliases(self) -> &'static [&'static str] {
+        match self {
+            Engine::Postgres => &["postgresql"],
+            _ => &[],
+        }
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            Engine::Postgres => "PostgreSQL (RDS, Aurora, RDS Proxy)",
+            Engine::Mysql => "MySQL (RDS, Aurora, RDS Proxy)",
+            Engine::Mariadb => "MariaDB (RDS)",
+        }
+    }
 }
 
 impl Engine {

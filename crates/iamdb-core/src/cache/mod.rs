@@ -23,19 +23,38 @@ use crate::error::{Error, Result};
 pub const PREFIX: &str = "iamdb:";
 
 /// The `cache` setting: which store to start with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Choice {
-    /// The platform's keyring, falling back to the file cache.
     Auto,
-    /// The Linux kernel keyring (user keyring).
     Keyutils,
-    /// The Secret Service (GNOME Keyring, KWallet) over D-Bus.
     SecretService,
-    /// A 0600 file under $XDG_RUNTIME_DIR/iamdb/.
     File,
-    /// No cache: every call signs a new token.
     None,
+}
+
+impl crate::named::Named for Choice {
+    const ALL: &'static [Choice] = &[
+        Choice::Auto,
+        Choice::Keyutils,
+        Choice::SecretService,
+        Choice::File,
+        Choice::None,
+    ];
+
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            Choice::Auto => "The platform's keyring, falling back to the file cache",
+            Choice::Keyutils => "The Linux kernel keyring (user keyring)",
+            Choice::SecretService => "The Secret Service (GNOME Keyring, KWallet) over D-Bus",
+            Choice::File => "A 0600 file in iamdb's private runtime directory",
+            Choice::None => "No cache: every call signs a new token",
+        }
+    }
 }
 
 impl Choice {
@@ -53,7 +72,7 @@ impl Choice {
     pub fn from_env() -> Result<Option<Choice>> {
         match std::env::var("IAMDB_CACHE") {
             Ok(v) if v.is_empty() => Ok(None),
-            Ok(v) => <Choice as clap::ValueEnum>::from_str(&v, true).map(Some).map_err(|_| {
+            Ok(v) => <Choice as crate::named::Named>::from_name(&v).map(Some).ok_or_else(|| {
                 Error::config(format!(
                     "IAMDB_CACHE={v:?} is not a cache backend; use auto, keyutils, secret-service, file or none"
                 ))

@@ -11,6 +11,10 @@
 //! verified TLS handshake with the database server) and `fetch` (an HTTPS download). Each
 //! prints one JSON document (`fetch`: the body) on stdout, or an error on stderr.
 
+mod aws_api;
+mod sdk;
+mod tls;
+
 use std::io::Write;
 
 use clap::Parser;
@@ -62,7 +66,7 @@ enum Call {
         #[arg(long)]
         port: u16,
         #[arg(long, value_enum)]
-        protocol: iamdb::tls::Protocol,
+        protocol: tls::Protocol,
         #[arg(long)]
         ca: std::path::PathBuf,
     },
@@ -78,32 +82,30 @@ enum Call {
     },
 }
 
-fn json<T: serde::Serialize>(value: iamdb::error::Result<T>) -> iamdb::error::Result<Vec<u8>> {
+fn json<T: serde::Serialize>(
+    value: iamdb_core::error::Result<T>,
+) -> iamdb_core::error::Result<Vec<u8>> {
     value.map(|v| serde_json::to_vec(&v).unwrap_or_default())
 }
 
-fn call(call: Call) -> iamdb::error::Result<Vec<u8>> {
+fn call(call: Call) -> iamdb_core::error::Result<Vec<u8>> {
     match call {
         Call::Identity {
             aws_profile,
             region,
-        } => json(iamdb::aws_api::identity(aws_profile.as_deref(), &region)),
+        } => json(aws_api::identity(aws_profile.as_deref(), &region)),
         Call::Lookup {
             aws_profile,
             region,
             host,
-        } => json(iamdb::aws_api::lookup(
-            aws_profile.as_deref(),
-            &region,
-            &host,
-        )),
+        } => json(aws_api::lookup(aws_profile.as_deref(), &region, &host)),
         Call::Tls {
             host,
             connect,
             port,
             protocol,
             ca,
-        } => json(iamdb::tls::check(
+        } => json(tls::check(
             &host,
             connect.as_deref().unwrap_or(&host),
             port,
@@ -115,9 +117,9 @@ fn call(call: Call) -> iamdb::error::Result<Vec<u8>> {
             max_bytes,
             certificates,
         } => {
-            let body = iamdb::tls::fetch(&url, max_bytes)?;
+            let body = tls::fetch(&url, max_bytes)?;
             if certificates {
-                iamdb::tls::roots_from_pem(&body, &url)?;
+                tls::roots_from_pem(&body, &url)?;
             }
             Ok(body)
         }
@@ -126,17 +128,17 @@ fn call(call: Call) -> iamdb::error::Result<Vec<u8>> {
 
 fn main() {
     let args = Args::parse();
-    iamdb::logging::init(args.verbose);
+    iamdb_core::logging::init(args.verbose);
     let result = match args.call {
         Some(c) => call(c),
         None => json(
-            iamdb::sdk::resolve(
+            sdk::resolve(
                 args.aws_profile.as_deref(),
                 args.need_region,
                 args.sts_region.as_deref(),
             )
             .map(|(resolved, region)| {
-                iamdb::credentials::HelperOutput::new(&resolved, region.as_ref())
+                iamdb_core::credentials::HelperOutput::new(&resolved, region.as_ref())
             }),
         ),
     };

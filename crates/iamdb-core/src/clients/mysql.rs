@@ -7,12 +7,28 @@ use std::path::{Path, PathBuf};
 
 use crate::config::Profile;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flavour {
-    /// MariaDB's client (Debian's and Ubuntu's `mysql`).
     Mariadb,
-    /// Oracle MySQL's client.
     Mysql,
+}
+
+impl crate::named::Named for Flavour {
+    const ALL: &'static [Flavour] = &[Flavour::Mariadb, Flavour::Mysql];
+
+    fn name(self) -> &'static str {
+        match self {
+            Flavour::Mariadb => "mariadb",
+            Flavour::Mysql => "mysql",
+        }
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            Flavour::Mariadb => "MariaDB's client (Debian's and Ubuntu's `mysql`)",
+            Flavour::Mysql => "Oracle MySQL's client",
+        }
+    }
 }
 
 /// The flavour, from `<client> --version` (or the first line of `--help`).

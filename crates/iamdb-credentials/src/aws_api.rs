@@ -18,14 +18,14 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::error::display::DisplayErrorContext;
 
-use crate::error::{Error, Result};
-use crate::setup::Kind;
+use iamdb_core::error::{Error, Result};
+use iamdb_core::setup::Kind;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub use crate::answers::{Identity, Resource};
+pub use iamdb_core::answers::{Identity, Resource};
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
@@ -40,12 +40,12 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 async fn sdk_config(
     aws_profile: Option<&str>,
     region: &str,
-) -> Result<(aws_config::SdkConfig, crate::credentials::Resolved)> {
+) -> Result<(aws_config::SdkConfig, iamdb_core::credentials::Resolved)> {
     let (resolved, _) = crate::sdk::resolve_async(
         aws_profile,
         false,
         Some(region),
-        crate::credentials::env_region(),
+        iamdb_core::credentials::env_region(),
     )
     .await?;
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
@@ -130,7 +130,7 @@ pub fn identity(aws_profile: Option<&str>, region: &str) -> Result<Identity> {
             user_id: out.user_id().unwrap_or_default().to_string(),
             server_time,
             source: resolved.source.clone(),
-            expiration: resolved.credentials.expiry().map(crate::credentials::rfc3339),
+            expiration: resolved.credentials.expiry().map(iamdb_core::credentials::rfc3339),
         })
     })
 }
@@ -148,7 +148,7 @@ pub fn lookup(aws_profile: Option<&str>, region: &str, host: &str) -> Result<Res
     runtime()?.block_on(async {
         let (conf, _) = sdk_config(aws_profile, region).await?;
         let rds = aws_sdk_rds::Client::new(&conf);
-        let guess = crate::setup::identifier_from_host(host);
+        let guess = iamdb_core::setup::identifier_from_host(host);
         let order = match guess.as_ref().map(|g| g.0) {
             Some(Kind::Cluster) => [Kind::Cluster, Kind::Instance, Kind::Proxy],
             Some(Kind::Proxy) => [Kind::Proxy, Kind::Instance, Kind::Cluster],

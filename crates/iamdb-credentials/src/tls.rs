@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 
-use crate::error::{Error, Result};
+use iamdb_core::error::{Error, Result};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const IO_TIMEOUT: Duration = Duration::from_secs(5);
@@ -29,10 +29,10 @@ pub enum Protocol {
     Mysql,
 }
 
-pub use crate::answers::Handshake;
+pub use iamdb_core::answers::Handshake;
 
 fn failed(message: impl Into<String>) -> Error {
-    Error::new(crate::error::Kind::Check, message)
+    Error::new(iamdb_core::error::Kind::Check, message)
 }
 
 /// The certificates of a PEM file, as a root store.

@@ -1,0 +1,3 @@
+//! Link-time tuning and the version string of `iamdb-credentials`, as for `iamdb`.
+
+include!("../../build/common.rs");
