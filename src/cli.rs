@@ -32,7 +32,8 @@ fn named<T: Named + Clone + Send + Sync>() -> impl TypedValueParser<Value = T> {
 (byte for byte what `aws rds generate-db-auth-token` prints), keeps it in the OS keyring until \
 shortly before it expires, and hands it to the database clients you already use.",
     after_help = "Exit codes: 0 ok, 1 internal error, 2 usage error, 3 config error, \
-4 AWS credential error, 5 cache error, 6 a check failed (doctor, inspect, ca update).\n\n\
+4 AWS credential error, 5 cache error, 6 a check failed (doctor, inspect, ca update), \
+7 installation problem (iamdb-credentials missing or from another release).\n\n\
 Environment: IAMDB_CONFIG (the config file; it must be writable by its owner only), IAMDB_CACHE \
 (auto, keyutils, secret-service, file, none), IAMDB_KEYRING_TIMEOUT_MS (a Secret Service \
 call's deadline, 3000), IAMDB_CREDENTIALS_TIMEOUT (seconds to resolve AWS credentials, 30)."

@@ -12,7 +12,7 @@ fn main() {
     let cli = cli::Cli::parse();
     iamdb_core::logging::init(cli.verbose);
     if let Err(err) = cmd::run(cli) {
-        if !err.is_reported() {
+        if !err.is_silent() {
             eprintln!("iamdb: error: {err}");
         }
         std::process::exit(err.exit_code());

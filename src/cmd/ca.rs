@@ -24,20 +24,10 @@ pub fn run(cmd: CaCommand) -> Result<()> {
         CaCommand::Update { url } => {
             // The helper downloads (rustls, the system's CAs) and checks that every
             // certificate parses; iamdb writes the file.
-            let pem = iamdb_core::credentials::call_helper(
-                &[
-                    "fetch".into(),
-                    "--certificates".into(),
-                    "--url".into(),
-                    url.clone(),
-                ],
-                true,
-                // fetch's own limit is 4 MiB; what it sends past that is not a bundle.
-                (4 << 20) + 1,
-            )?;
-            let certs = ca::certificate_count(&pem);
+            let pem = iamdb_core::helper::fetch_bundle(&url)?;
+            let certs = ca::certificate_count(pem.as_bytes());
             let now = time::OffsetDateTime::now_utc().unix_timestamp();
-            let path = ca::install_downloaded(&pem, &url, now)?;
+            let path = ca::install_downloaded(pem.as_bytes(), &url, now)?;
             super::print(&format!(
                 "updated {} ({certs} certificates from {url})\n",
                 path.display()

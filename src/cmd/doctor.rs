@@ -15,14 +15,15 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::cli::{DoctorArgs, Format};
-use iamdb_core::answers::Identity;
 use iamdb_core::cache;
 use iamdb_core::clients::{mysql as myclient, postgres};
 use iamdb_core::config::{Config, Engine, Profile, Settings};
-use iamdb_core::credentials::{self, Resolved, call_helper_json};
+use iamdb_core::credentials::{self, Resolved};
 use iamdb_core::endpoint;
 use iamdb_core::error::{Error, Kind, Result};
+use iamdb_core::helper;
 use iamdb_core::inspect;
+use iamdb_core::protocol::Wire;
 
 const DNS_TIMEOUT: Duration = Duration::from_secs(3);
 const TCP_TIMEOUT: Duration = Duration::from_secs(3);
@@ -157,7 +158,7 @@ pub fn run(config_path: Option<&Path>, args: DoctorArgs) -> Result<()> {
     if total_failed == 0 {
         Ok(())
     } else {
-        Err(Error::reported(Kind::Check as i32))
+        Err(Error::silent(Kind::Check))
     }
 }
 
@@ -207,11 +208,10 @@ fn diagnose(r: &mut Report, config: &Result<Config>, name: Option<&str>) {
         .as_ref()
         .and_then(iamdb_core::provider::static_region_quiet);
     let need_region = static_region.is_none();
-    let resolved = credentials::resolve_with(
+    let resolved = credentials::resolve(
         aws_profile.as_deref(),
         need_region,
         static_region.as_ref().map(|r| r.name.as_str()),
-        true,
     );
     let region = match (&static_region, &resolved) {
         (Some(r), _) => Some(r.clone()),
@@ -251,22 +251,16 @@ fn diagnose(r: &mut Report, config: &Result<Config>, name: Option<&str>) {
             r.skip("identity", "needs working AWS credentials");
             r.skip("clock", "needs STS's answer");
         }
-        Some(_) => {
-            let mut call = vec!["identity".to_string(), "--region".into(), sts_region.into()];
-            if let Some(p) = &aws_profile {
-                call.extend(["--aws-profile".to_string(), p.clone()]);
+        Some(_) => match helper::identity(aws_profile.as_deref(), sts_region) {
+            Ok(id) => {
+                r.pass("identity", format!("{} (account {})", id.arn, id.account));
+                clock_check(r, id.server_time);
             }
-            match call_helper_json::<Identity>(&call) {
-                Ok(id) => {
-                    r.pass("identity", format!("{} (account {})", id.arn, id.account));
-                    clock_check(r, id.server_time);
-                }
-                Err(e) => {
-                    r.error("identity", &e);
-                    r.skip("clock", "needs STS's answer");
-                }
+            Err(e) => {
+                r.error("identity", &e);
+                r.skip("clock", "needs STS's answer");
             }
-        }
+        },
     }
 
     // 6-8. DNS, TCP and TLS to the endpoint (or the tunnel's end).
@@ -461,9 +455,9 @@ fn network_checks(r: &mut Report, p: &Profile) {
         Ok(ca) => ca,
         Err(e) => return r.error("tls", &e),
     };
-    let protocol = match p.engine {
-        Some(Engine::Postgres) => "postgres",
-        Some(Engine::Mysql | Engine::Mariadb) => "mysql",
+    let wire = match p.engine {
+        Some(Engine::Postgres) => Wire::Postgres,
+        Some(Engine::Mysql | Engine::Mariadb) => Wire::Mysql,
         None => {
             return r.skip(
                 "tls",
@@ -471,20 +465,7 @@ fn network_checks(r: &mut Report, p: &Profile) {
             );
         }
     };
-    let call = vec![
-        "tls".to_string(),
-        "--host".into(),
-        p.host.clone(),
-        "--connect".into(),
-        dial.to_string(),
-        "--port".into(),
-        port.to_string(),
-        "--protocol".into(),
-        protocol.into(),
-        "--ca".into(),
-        ca.display().to_string(),
-    ];
-    match call_helper_json::<iamdb_core::answers::Handshake>(&call) {
+    match helper::handshake(&p.host, dial, port, wire, &ca) {
         Ok(h) => r.pass(
             "tls",
             format!(

@@ -47,6 +47,6 @@ pub fn run(token: Option<String>, format: Format) -> Result<()> {
     if report.usable() {
         Ok(())
     } else {
-        Err(Error::reported(Kind::Check as i32))
+        Err(Error::silent(Kind::Check))
     }
 }

@@ -30,7 +30,7 @@ pub fn run(args: LockArgs) -> Result<()> {
     let code = status.code();
     match code {
         Some(0) => Ok(()),
-        Some(code) => Err(Error::exit(code)),
-        None => Err(Error::exit(1)),
+        Some(code) => Err(Error::child_exit(code)),
+        None => Err(Error::child_exit(1)),
     }
 }

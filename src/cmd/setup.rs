@@ -6,10 +6,11 @@ use std::path::Path;
 use serde_json::json;
 
 use crate::cli::{Format, SetupArgs};
-use iamdb_core::answers::{Identity, Resource};
 use iamdb_core::config::{Config, Engine, Settings};
-use iamdb_core::credentials::{self, call_helper_json};
+use iamdb_core::credentials;
 use iamdb_core::error::{Error, Result};
+use iamdb_core::helper;
+use iamdb_core::protocol::Resource;
 use iamdb_core::provider;
 use iamdb_core::setup::{self, Kind};
 
@@ -30,7 +31,7 @@ pub fn run(config_path: Option<&Path>, args: SetupArgs) -> Result<()> {
 
     let region = match provider::static_region(&profile) {
         Some(r) => r.name,
-        None => credentials::resolve_with(profile.aws_profile.as_deref(), true, None, true)?
+        None => credentials::resolve(profile.aws_profile.as_deref(), true, None)?
             .1
             .map(|r| r.name)
             .ok_or_else(|| {
@@ -44,26 +45,14 @@ pub fn run(config_path: Option<&Path>, args: SetupArgs) -> Result<()> {
                 ))
             })?,
     };
-    let mut aws_args = Vec::new();
-    if let Some(p) = &profile.aws_profile {
-        aws_args.extend(["--aws-profile".to_string(), p.clone()]);
-    }
-    aws_args.extend(["--region".to_string(), region.clone()]);
-
+    let aws_profile = profile.aws_profile.as_deref();
     let account = match &args.account {
         Some(a) => a.clone(),
-        None => {
-            let id: Identity =
-                call_helper_json(&[&["identity".to_string()][..], &aws_args].concat())?;
-            id.account
-        }
+        None => helper::identity(aws_profile, &region)?.account,
     };
 
     let resource: Option<Resource> = if args.lookup {
-        let mut call = vec!["lookup".to_string()];
-        call.extend(aws_args.iter().cloned());
-        call.extend(["--host".to_string(), profile.host.clone()]);
-        Some(call_helper_json(&call)?)
+        Some(helper::lookup(aws_profile, &region, &profile.host)?)
     } else {
         None
     };

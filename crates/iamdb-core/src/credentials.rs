@@ -12,15 +12,13 @@
 //! aws-config, tokio, hyper, rustls and aws-lc out of `iamdb` keeps its start, and so every
 //! cache hit, close to that of an empty program.
 
-use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
-use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::protocol::CredentialsDoc;
 
 /// Environment variables that decide which identity signs, or where it comes from. They
 /// are part of every cache key, so switching identity never serves another's token.
@@ -183,21 +181,12 @@ pub fn effective_profile(aws_profile: Option<&str>) -> String {
 
 /// Resolves credentials, and the region too when `need_region` is set (the host did not
 /// name one and nothing else did). `sts_region` is the region STS calls go to when AWS config
-/// names none: the database's own region.
+/// names none: the database's own region. Keys in the environment are read here; everything
+/// else is resolved by the `iamdb-credentials` helper.
 pub fn resolve(
     aws_profile: Option<&str>,
     need_region: bool,
     sts_region: Option<&str>,
-) -> Result<(Resolved, Option<Region>)> {
-    resolve_with(aws_profile, need_region, sts_region, false)
-}
-
-/// [`resolve`], with the helper's errors returned rather than printed when `quiet`.
-pub fn resolve_with(
-    aws_profile: Option<&str>,
-    need_region: bool,
-    sts_region: Option<&str>,
-    quiet: bool,
 ) -> Result<(Resolved, Option<Region>)> {
     let env_region = env_region();
     if let Some(resolved) = from_env(aws_profile)?
@@ -205,74 +194,46 @@ pub fn resolve_with(
     {
         return Ok((resolved, if need_region { env_region } else { None }));
     }
-    run_helper(aws_profile, need_region, sts_region, quiet)
+    tracing::debug!("resolving AWS credentials through the helper");
+    let doc = crate::helper::credentials(aws_profile, need_region, sts_region)?;
+    from_doc(&doc)
 }
 
-/// What the helper prints: the `credential_process` JSON document, plus where the
-/// credentials and the region came from.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct HelperOutput {
-    pub version: u32,
-    pub access_key_id: String,
-    pub secret_access_key: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub session_token: Option<String>,
-    /// RFC 3339.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expiration: Option<String>,
-    pub source: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region_source: Option<String>,
-}
-
-impl Drop for HelperOutput {
-    fn drop(&mut self) {
-        use zeroize::Zeroize;
-        self.secret_access_key.zeroize();
-        self.session_token.zeroize();
+/// The helper's answer for resolved credentials (and the region, when one was asked for).
+pub fn to_doc(resolved: &Resolved, region: Option<&Region>) -> CredentialsDoc {
+    let c = &resolved.credentials;
+    CredentialsDoc {
+        access_key_id: c.access_key_id().to_string(),
+        secret_access_key: c.secret_access_key().to_string(),
+        session_token: c.session_token().map(String::from),
+        expiration: c.expiry().map(rfc3339),
+        source: resolved.source.clone(),
+        region: region.map(|r| r.name.clone()),
+        region_source: region.map(|r| r.source.clone()),
     }
 }
 
-impl HelperOutput {
-    pub fn new(resolved: &Resolved, region: Option<&Region>) -> HelperOutput {
-        let c = &resolved.credentials;
-        HelperOutput {
-            version: 1,
-            access_key_id: c.access_key_id().to_string(),
-            secret_access_key: c.secret_access_key().to_string(),
-            session_token: c.session_token().map(String::from),
-            expiration: c.expiry().map(rfc3339),
-            source: resolved.source.clone(),
-            region: region.map(|r| r.name.clone()),
-            region_source: region.map(|r| r.source.clone()),
-        }
-    }
-
-    fn into_resolved(mut self) -> Result<(Resolved, Option<Region>)> {
-        let expiry = self.expiration.as_deref().map(parse_rfc3339).transpose()?;
-        // Credentials keeps its own copies in zeroizing storage; ours are wiped on drop.
-        let credentials = Credentials::new(
-            self.access_key_id.clone(),
-            self.secret_access_key.clone(),
-            self.session_token.clone(),
-            expiry,
-            "iamdb-credentials",
-        );
-        let region = self.region.take().map(|name| Region {
-            name,
-            source: self.region_source.take().unwrap_or_default(),
-        });
-        Ok((
-            Resolved {
-                credentials,
-                source: std::mem::take(&mut self.source),
-            },
-            region,
-        ))
-    }
+fn from_doc(doc: &CredentialsDoc) -> Result<(Resolved, Option<Region>)> {
+    let expiry = doc.expiration.as_deref().map(parse_rfc3339).transpose()?;
+    // Credentials keeps its own copies in zeroizing storage; the document's are wiped on drop.
+    let credentials = Credentials::new(
+        doc.access_key_id.clone(),
+        doc.secret_access_key.clone(),
+        doc.session_token.clone(),
+        expiry,
+        "iamdb-credentials",
+    );
+    let region = doc.region.clone().map(|name| Region {
+        name,
+        source: doc.region_source.clone().unwrap_or_default(),
+    });
+    Ok((
+        Resolved {
+            credentials,
+            source: doc.source.clone(),
+        },
+        region,
+    ))
 }
 
 pub fn rfc3339(t: SystemTime) -> String {
@@ -289,201 +250,6 @@ fn parse_rfc3339(text: &str) -> Result<SystemTime> {
                 "iamdb-credentials gave an expiration that is not RFC 3339: {text:?}"
             ))
         })
-}
-
-/// The helper binary: next to this executable, else in an absolute directory of PATH. An empty
-/// PATH element or `.` means the current directory, where anyone could have left a program
-/// named like the helper: those are never searched.
-fn helper_path() -> Result<PathBuf> {
-    let name = if cfg!(windows) {
-        "iamdb-credentials.exe"
-    } else {
-        "iamdb-credentials"
-    };
-    if let Ok(exe) = std::env::current_exe() {
-        let beside = exe.with_file_name(name);
-        if beside.is_file() {
-            return Ok(beside);
-        }
-    }
-    std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .filter(|d| d.is_absolute())
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-        .ok_or_else(|| {
-            Error::internal(format!(
-                "{name} is not installed next to iamdb or in an absolute directory on PATH"
-            ))
-            .hint("install iamdb-credentials from the same release as iamdb, beside it")
-        })
-}
-
-/// The most iamdb reads from the helper for an answer that is not a download: a credentials
-/// document is a few kilobytes.
-pub const HELPER_ANSWER_LIMIT: usize = 1 << 20;
-
-/// How long iamdb waits for the helper beyond the helper's own deadlines before it kills it:
-/// a backstop for a helper that is stuck, never the usual way a call ends.
-fn helper_deadline() -> Duration {
-    resolve_timeout() + Duration::from_secs(30)
-}
-
-fn run_helper(
-    aws_profile: Option<&str>,
-    need_region: bool,
-    sts_region: Option<&str>,
-    quiet: bool,
-) -> Result<(Resolved, Option<Region>)> {
-    let mut args = Vec::new();
-    if let Some(p) = aws_profile {
-        args.extend(["--aws-profile".to_string(), p.to_string()]);
-    }
-    if need_region {
-        args.push("--need-region".into());
-    }
-    if let Some(r) = sts_region {
-        args.extend(["--sts-region".to_string(), r.to_string()]);
-    }
-    tracing::debug!("resolving AWS credentials through the helper");
-    let out = zeroize::Zeroizing::new(call_helper(&args, quiet, HELPER_ANSWER_LIMIT)?);
-    let doc: HelperOutput = serde_json::from_slice(&out).map_err(|e| {
-        Error::internal(format!(
-            "iamdb-credentials printed something that is not its credentials document ({e})"
-        ))
-    })?;
-    doc.into_resolved()
-}
-
-/// Reads at most `limit` bytes from `from` on a thread of its own; the channel gets the bytes,
-/// or None when there were more.
-fn read_bounded(
-    mut from: impl Read + Send + 'static,
-    limit: usize,
-) -> std::sync::mpsc::Receiver<Option<Vec<u8>>> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut out = Vec::new();
-        let read = (&mut from).take(limit as u64 + 1).read_to_end(&mut out);
-        let _ = tx.send((read.is_ok() && out.len() <= limit).then_some(out));
-        // Drain the rest so that the helper is not stuck on a full pipe before it is killed.
-        let _ = std::io::copy(&mut from, &mut std::io::sink());
-    });
-    rx
-}
-
-/// Runs the `iamdb-credentials` helper with `args` (and -v as iamdb got it) and returns what it
-/// printed on stdout, at most `limit` bytes. Secrets come back on the pipe, never on a command
-/// line. The helper's errors and logs go straight to our stderr; with `quiet`, its error comes
-/// back as the returned Error instead (`doctor` reports it as a failed check). A helper that
-/// answers more than `limit` bytes, or outlives its deadline, is killed.
-pub fn call_helper(args: &[String], quiet: bool, limit: usize) -> Result<Vec<u8>> {
-    let path = helper_path()?;
-    let mut cmd = Command::new(&path);
-    cmd.args(args);
-    for _ in 0..crate::logging::verbosity() {
-        cmd.arg("-v");
-    }
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(if quiet {
-            Stdio::piped()
-        } else {
-            Stdio::inherit()
-        })
-        .spawn()
-        .map_err(|e| Error::internal(format!("cannot run {}: {e}", path.display())))?;
-    let stdout = child.stdout.take().map(|o| read_bounded(o, limit));
-    let stderr = child.stderr.take().map(|e| read_bounded(e, 64 << 10));
-    let deadline = Instant::now() + helper_deadline();
-    let mut too_long = false;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            Ok(None) => {
-                too_long = true;
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-            Err(e) => {
-                return Err(Error::internal(format!(
-                    "waiting for {}: {e}",
-                    path.display()
-                )));
-            }
-        }
-    };
-    let collect = |rx: Option<std::sync::mpsc::Receiver<Option<Vec<u8>>>>| {
-        rx.map(|rx| rx.recv_timeout(Duration::from_secs(5)).ok().flatten())
-    };
-    let out = collect(stdout);
-    let err = collect(stderr).flatten().unwrap_or_default();
-    if too_long {
-        return Err(Error::credentials(format!(
-            "{} did not finish within {} s and was stopped",
-            path.display(),
-            helper_deadline().as_secs()
-        )));
-    }
-    let status = status.expect("set unless too_long");
-    let Some(Some(out)) = out else {
-        return Err(Error::internal(format!(
-            "{} answered more than {limit} bytes; iamdb read no more",
-            path.display()
-        ))
-        .hint("make sure iamdb-credentials is the program installed with iamdb"));
-    };
-    if !status.success() {
-        let code = status.code().unwrap_or(1);
-        if !quiet {
-            return Err(Error::reported(code));
-        }
-        return Err(helper_error(code, &String::from_utf8_lossy(&err)));
-    }
-    Ok(out)
-}
-
-/// [`call_helper`] (quiet) for a subcommand that prints one JSON document of type `T`.
-pub fn call_helper_json<T: serde::de::DeserializeOwned>(args: &[String]) -> Result<T> {
-    let out = call_helper(args, true, HELPER_ANSWER_LIMIT)?;
-    serde_json::from_slice(&out).map_err(|e| {
-        Error::internal(format!(
-            "iamdb-credentials {} printed an unexpected document: {e}",
-            args.first().map_or("", String::as_str)
-        ))
-    })
-}
-
-/// The helper's printed error (`iamdb: error: MESSAGE` and an optional `  hint: HINT` line) as
-/// an Error of the kind its exit code names.
-fn helper_error(code: i32, stderr: &str) -> Error {
-    let mut message = String::new();
-    let mut hint = None;
-    for line in stderr.lines() {
-        if let Some(m) = line.strip_prefix("iamdb: error: ") {
-            message = m.to_string();
-        } else if let Some(h) = line.trim_start().strip_prefix("hint: ") {
-            hint = Some(h.to_string());
-        }
-    }
-    if message.is_empty() {
-        message = match stderr.lines().rfind(|l| !l.trim().is_empty()) {
-            Some(l) => l.trim().to_string(),
-            None => format!("iamdb-credentials failed with exit code {code}"),
-        };
-    }
-    let kind = Error::reported(code).kind;
-    let err = Error::new(kind, message);
-    match hint {
-        Some(h) => err.hint(h),
-        None => err,
-    }
 }
 
 /// Fails when the credentials have already expired: signing works offline, so expired

@@ -1,24 +1,33 @@
-//! One error type for the whole program. Every error carries the kind of failure, which becomes
-//! the process exit code a script can test, and a message written for the person at the
-//! terminal: what failed and why on the first line, what to do on an optional second.
+//! One error type for everything iamdb does. Every error carries the kind of failure, which is
+//! the process exit code a script can test (the same failure has the same code in every
+//! command), and a message written for the person at the terminal: what failed and why on the
+//! first line, what to do on an optional second. Core returns errors; only the programs print
+//! them.
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 /// Exit codes, documented in the README. Scripts depend on them: never renumber.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Kind {
     /// Something iamdb did not expect (a bug or an OS failure outside the other kinds).
     Internal = 1,
-    /// Bad flags or arguments (clap uses the same code for its own usage errors).
+    /// Bad flags, arguments or `IAMDB_*` variables (clap uses the same code for its own).
     Usage = 2,
-    /// The config file or a profile is missing, unreadable or invalid, or no region is known.
+    /// The config file or a profile is missing, unreadable or invalid; a file iamdb reads or
+    /// writes cannot be used safely; no region is known.
     Config = 3,
     /// AWS credentials could not be resolved, or they have expired.
     Credentials = 4,
     /// The token cache could not be read, written or cleared.
     Cache = 5,
-    /// A check found a problem: `inspect` a token that cannot log in (the report says why).
+    /// A check found a problem: `inspect`, `doctor`, `ca update` (the report says why).
     Check = 6,
+    /// iamdb is not installed as it must be: `iamdb-credentials` is missing, or is from
+    /// another release.
+    Install = 7,
 }
 
 #[derive(Debug)]
@@ -26,9 +35,8 @@ pub struct Error {
     pub kind: Kind,
     message: String,
     hint: Option<String>,
-    /// Set when another process (the credentials helper) already told the user; carries the
-    /// exit code it chose.
-    reported: Option<i32>,
+    /// Exit with this code and print nothing more.
+    silent: Option<i32>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -39,7 +47,7 @@ impl Error {
             kind,
             message: message.into(),
             hint: None,
-            reported: None,
+            silent: None,
         }
     }
 
@@ -63,32 +71,30 @@ impl Error {
         Self::new(Kind::Internal, message)
     }
 
-    /// Exit with `code` and print nothing more: the command has said what happened, or the
-    /// code is a child program's own (`iamdb lock`).
-    pub fn exit(code: i32) -> Self {
-        Self::reported(code)
+    pub fn install(message: impl Into<String>) -> Self {
+        Self::new(Kind::Install, message)
     }
 
-    /// An error the helper has already printed; iamdb exits with its code and says nothing.
-    pub fn reported(code: i32) -> Self {
-        let kind = match code {
-            2 => Kind::Usage,
-            3 => Kind::Config,
-            4 => Kind::Credentials,
-            5 => Kind::Cache,
-            6 => Kind::Check,
-            _ => Kind::Internal,
-        };
+    /// Exit with `kind`'s code and print nothing more: the command has already said what
+    /// happened (a `doctor` report with a failed check, an `inspect` report with problems).
+    pub fn silent(kind: Kind) -> Self {
         Error {
-            kind,
-            message: String::new(),
-            hint: None,
-            reported: Some(code),
+            silent: Some(kind as i32),
+            ..Self::new(kind, "")
         }
     }
 
-    pub fn is_reported(&self) -> bool {
-        self.reported.is_some()
+    /// Exit with a child program's own exit code, printing nothing (`iamdb lock`).
+    pub fn child_exit(code: i32) -> Self {
+        Error {
+            silent: Some(code),
+            ..Self::new(Kind::Internal, "")
+        }
+    }
+
+    /// Whether the message was already said, so that nothing is printed.
+    pub fn is_silent(&self) -> bool {
+        self.silent.is_some()
     }
 
     /// The second line: what the user can do about it.
@@ -107,7 +113,7 @@ impl Error {
     }
 
     pub fn exit_code(&self) -> i32 {
-        self.reported.unwrap_or(self.kind as i32)
+        self.silent.unwrap_or(self.kind as i32)
     }
 }
 

@@ -6,9 +6,9 @@
 //! host name says), `token` (signing), `credentials` (AWS credentials, light: the environment,
 //! and the helper for everything else), `cache` (the keyring stores), `provider` (putting them
 //! together), `clients` (what each database client reads), `edit` and `fsutil` (files),
-//! `inspect` and `setup` (explaining the AWS side), `answers` (what the helper answers).
+//! `inspect` and `setup` (explaining the AWS side), `protocol` and `helper` (the conversation
+//! with `iamdb-credentials`).
 
-pub mod answers;
 pub mod ca;
 pub mod cache;
 pub mod clients;
@@ -18,9 +18,11 @@ pub mod edit;
 pub mod endpoint;
 pub mod error;
 pub mod fsutil;
+pub mod helper;
 pub mod inspect;
 pub mod logging;
 pub mod named;
+pub mod protocol;
 pub mod provider;
 pub mod setup;
 pub mod token;

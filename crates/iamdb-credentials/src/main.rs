@@ -1,157 +1,124 @@
-//! `iamdb-credentials`: resolves AWS credentials through aws-config and prints them as a
-//! `credential_process` JSON document on stdout, for `iamdb` to read over a pipe.
+//! `iamdb-credentials`: the network steps of iamdb, with the AWS SDK and rustls. iamdb runs it
+//! with one request (iamdb_core::protocol) as JSON on stdin; it writes one answer as JSON on
+//! stdout (secrets only there, never on a command line), and its logs (`-v`) on stderr.
 //!
-//! It is a separate program so that `iamdb`, which serves every cache hit, does not carry
-//! aws-config, tokio, hyper, rustls and aws-lc: starting a binary with them costs twice what
-//! the whole hit costs without them. It is not meant to be run by hand, but it can be: it
-//! takes the same environment as iamdb and prints secrets only to stdout.
-//!
-//! Its subcommands are the other network steps of iamdb, for `doctor`, `setup` and `ca update`:
-//! `identity` (STS GetCallerIdentity), `lookup` (the RDS resource behind an endpoint), `tls` (a
-//! verified TLS handshake with the database server) and `fetch` (an HTTPS download). Each
-//! prints one JSON document (`fetch`: the body) on stdout, or an error on stderr.
+//! It is a separate program so that `iamdb`, which serves every cache hit, carries neither
+//! aws-config nor tokio, hyper, rustls and aws-lc: starting a binary with them costs twice
+//! what the whole hit costs without them. Its calls: AWS credentials through aws-config
+//! (`sdk`), STS GetCallerIdentity and the RDS lookup of an endpoint (`aws_api`), a verified
+//! TLS handshake with a database server and the download of a CA bundle (`tls`).
 
 mod aws_api;
 mod sdk;
 mod tls;
 
-use std::io::Write;
+use std::io::{Read, Write};
 
-use clap::Parser;
+use iamdb_core::error::{Error, Result};
+use iamdb_core::protocol::{self, Answer, Call, Failure, Reply, Request};
 
-/// Resolve AWS credentials for iamdb (used by iamdb itself).
-#[derive(Debug, Parser)]
-#[command(name = "iamdb-credentials", version)]
-struct Args {
-    /// Use only this AWS profile (as `aws --profile`); without it, the default chain.
-    #[arg(long, value_name = "NAME")]
-    aws_profile: Option<String>,
-    /// Also resolve the region from the environment or AWS config.
-    #[arg(long)]
-    need_region: bool,
-    /// Region for STS calls when AWS config names none.
-    #[arg(long, value_name = "REGION")]
-    sts_region: Option<String>,
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
-    verbose: u8,
-    #[command(subcommand)]
-    call: Option<Call>,
+/// This program and its release, for iamdb's messages about mismatched installations.
+fn program() -> String {
+    format!("iamdb-credentials {}", env!("IAMDB_VERSION"))
 }
 
-#[derive(Debug, clap::Subcommand)]
-enum Call {
-    /// STS GetCallerIdentity: account, ARN, and the time in STS's Date header.
-    Identity {
-        #[arg(long)]
-        aws_profile: Option<String>,
-        #[arg(long)]
-        region: String,
-    },
-    /// The RDS instance, Aurora cluster or RDS Proxy whose endpoint HOST is.
-    Lookup {
-        #[arg(long)]
-        aws_profile: Option<String>,
-        #[arg(long)]
-        region: String,
-        #[arg(long)]
-        host: String,
-    },
-    /// A TLS handshake with a database server, verifying its certificate for HOST.
-    Tls {
-        #[arg(long)]
-        host: String,
-        /// The address to dial (a tunnel's end) [default: HOST].
-        #[arg(long)]
-        connect: Option<String>,
-        #[arg(long)]
-        port: u16,
-        #[arg(long, value_enum)]
-        protocol: tls::Protocol,
-        #[arg(long)]
-        ca: std::path::PathBuf,
-    },
-    /// Download an https:// URL to stdout.
-    Fetch {
-        #[arg(long)]
-        url: String,
-        #[arg(long, default_value_t = 4 << 20)]
-        max_bytes: usize,
-        /// Fail unless the body is PEM certificates that all parse (a CA bundle).
-        #[arg(long)]
-        certificates: bool,
-    },
+/// The largest request iamdb sends is a few hundred bytes.
+const REQUEST_LIMIT: u64 = 64 << 10;
+
+fn read_request() -> Result<Request> {
+    let mut text = Vec::new();
+    std::io::stdin()
+        .take(REQUEST_LIMIT)
+        .read_to_end(&mut text)
+        .map_err(|e| Error::internal(format!("cannot read the request: {e}")))?;
+    let doc: serde_json::Value = serde_json::from_slice(&text).map_err(|e| {
+        Error::usage(format!(
+            "iamdb-credentials reads one JSON request on stdin, from iamdb ({e})"
+        ))
+    })?;
+    match protocol::version_of(&doc) {
+        Some(protocol::VERSION) => serde_json::from_value(doc)
+            .map_err(|e| Error::install(format!("{} does not know this request ({e})", program()))),
+        Some(other) => Err(Error::install(format!(
+            "{} speaks version {} of the helper protocol; the request was version {other}",
+            program(),
+            protocol::VERSION
+        ))),
+        None => Err(Error::usage(
+            "iamdb-credentials reads one JSON request on stdin, from iamdb",
+        )),
+    }
 }
 
-fn json<T: serde::Serialize>(
-    value: iamdb_core::error::Result<T>,
-) -> iamdb_core::error::Result<Vec<u8>> {
-    value.map(|v| serde_json::to_vec(&v).unwrap_or_default())
-}
-
-fn call(call: Call) -> iamdb_core::error::Result<Vec<u8>> {
-    match call {
+fn answer(call: Call) -> Result<Reply> {
+    Ok(match call {
+        Call::Credentials {
+            aws_profile,
+            need_region,
+            sts_region,
+        } => {
+            let (resolved, region) =
+                sdk::resolve(aws_profile.as_deref(), need_region, sts_region.as_deref())?;
+            Reply::Credentials(iamdb_core::credentials::to_doc(&resolved, region.as_ref()))
+        }
         Call::Identity {
             aws_profile,
             region,
-        } => json(aws_api::identity(aws_profile.as_deref(), &region)),
+        } => Reply::Identity(aws_api::identity(aws_profile.as_deref(), &region)?),
         Call::Lookup {
             aws_profile,
             region,
             host,
-        } => json(aws_api::lookup(aws_profile.as_deref(), &region, &host)),
-        Call::Tls {
+        } => Reply::Resource(aws_api::lookup(aws_profile.as_deref(), &region, &host)?),
+        Call::Handshake {
             host,
             connect,
             port,
-            protocol,
+            wire,
             ca,
-        } => json(tls::check(
-            &host,
-            connect.as_deref().unwrap_or(&host),
-            port,
-            protocol,
-            &ca,
-        )),
-        Call::Fetch {
-            url,
-            max_bytes,
-            certificates,
-        } => {
-            let body = tls::fetch(&url, max_bytes)?;
-            if certificates {
-                tls::roots_from_pem(&body, &url)?;
-            }
-            Ok(body)
+        } => Reply::Handshake(tls::check(&host, &connect, port, wire, &ca)?),
+        Call::FetchBundle { url } => {
+            let body = tls::fetch(&url, 4 << 20)?;
+            tls::roots_from_pem(&body, &url)?;
+            let pem = String::from_utf8(body).map_err(|_| {
+                Error::new(
+                    iamdb_core::error::Kind::Check,
+                    format!("{url} is not a PEM certificate bundle (not text)"),
+                )
+            })?;
+            Reply::Bundle { pem }
         }
-    }
+    })
 }
 
 fn main() {
-    let args = Args::parse();
-    iamdb_core::logging::init(args.verbose);
-    let result = match args.call {
-        Some(c) => call(c),
-        None => json(
-            sdk::resolve(
-                args.aws_profile.as_deref(),
-                args.need_region,
-                args.sts_region.as_deref(),
-            )
-            .map(|(resolved, region)| {
-                iamdb_core::credentials::HelperOutput::new(&resolved, region.as_ref())
-            }),
-        ),
+    if let Some(arg) = std::env::args().nth(1) {
+        if arg == "--version" || arg == "-V" {
+            println!("{}", program());
+            return;
+        }
+        eprintln!(
+            "iamdb-credentials takes no arguments: iamdb runs it, with a request on stdin (see `iamdb --help`)"
+        );
+        std::process::exit(2);
+    }
+    let result = read_request().and_then(|request| {
+        iamdb_core::logging::init(request.verbose);
+        answer(request.call)
+    });
+    let (ok, error) = match result {
+        Ok(reply) => (Some(reply), None),
+        Err(e) => (None, Some(Failure::from(&e))),
     };
-    match result {
-        Ok(bytes) => {
-            let mut out = std::io::stdout().lock();
-            if out.write_all(&bytes).and_then(|()| out.flush()).is_err() {
-                std::process::exit(1);
-            }
-        }
-        Err(err) => {
-            eprintln!("iamdb: error: {err}");
-            std::process::exit(err.exit_code());
-        }
+    let answer = Answer {
+        protocol: protocol::VERSION,
+        program: program(),
+        ok,
+        error,
+    };
+    let text = zeroize::Zeroizing::new(serde_json::to_vec(&answer).unwrap_or_default());
+    let mut out = std::io::stdout().lock();
+    if out.write_all(&text).and_then(|()| out.flush()).is_err() {
+        std::process::exit(1);
     }
 }

@@ -20,16 +20,7 @@ const IO_TIMEOUT: Duration = Duration::from_secs(5);
 /// A whole download, however the server trickles it.
 const FETCH_DEADLINE: Duration = Duration::from_secs(30);
 
-/// How the server expects TLS to start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Protocol {
-    /// PostgreSQL's SSLRequest, then TLS.
-    Postgres,
-    /// The MySQL/MariaDB greeting, an SSL request packet, then TLS.
-    Mysql,
-}
-
-pub use iamdb_core::answers::Handshake;
+pub use iamdb_core::protocol::{Handshake, Wire};
 
 fn failed(message: impl Into<String>) -> Error {
     Error::new(iamdb_core::error::Kind::Check, message)
@@ -104,13 +95,13 @@ fn describe_tls_error(e: &std::io::Error, host: &str, ca: &str) -> String {
     }
 }
 
-/// Dials `connect:port`, asks the server for TLS the way `protocol` does, and completes a
+/// Dials `connect:port`, asks the server for TLS the way `wire` says, and completes a
 /// handshake that verifies the certificate for `host` against the CA file `ca`.
 pub fn check(
     host: &str,
     connect_addr: &str,
     port: u16,
-    protocol: Protocol,
+    wire: Wire,
     ca: &Path,
 ) -> Result<Handshake> {
     let ca_name = ca.display().to_string();
@@ -119,9 +110,9 @@ pub fn check(
     let name = ServerName::try_from(host.to_string())
         .map_err(|_| failed(format!("{host} is not a host name TLS can verify")))?;
     let mut sock = connect(connect_addr, port)?;
-    match protocol {
-        Protocol::Postgres => postgres_ssl_request(&mut sock)?,
-        Protocol::Mysql => mysql_ssl_request(&mut sock)?,
+    match wire {
+        Wire::Postgres => postgres_ssl_request(&mut sock)?,
+        Wire::Mysql => mysql_ssl_request(&mut sock)?,
     }
     let conn = ClientConnection::new(config, name)
         .map_err(|e| Error::internal(format!("TLS setup: {e}")))?;

@@ -1,0 +1,253 @@
+//! Running `iamdb-credentials`: found beside iamdb (or in an absolute `PATH` directory), given
+//! one [`Request`] on stdin, its one [`Answer`] read from stdout (bounded), its version
+//! checked, and its error, if any, turned back into an [`Error`] of the same kind. A helper
+//! that outlives its deadline is killed.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::protocol::{
+    self, Answer, Call, CredentialsDoc, Handshake, Identity, Reply, Request, Resource, Wire,
+};
+
+const NAME: &str = if cfg!(windows) {
+    "iamdb-credentials.exe"
+} else {
+    "iamdb-credentials"
+};
+
+/// This program as the messages name it: `iamdb 0.1.0`.
+fn this_program() -> String {
+    format!("iamdb {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// The helper: beside this executable, else in an absolute directory of PATH. An empty PATH
+/// element or `.` means the current directory, where anyone could have left a program named
+/// like the helper: those are never searched.
+pub fn path() -> Result<PathBuf> {
+    if let Ok(exe) = std::env::current_exe() {
+        let beside = exe.with_file_name(NAME);
+        if beside.is_file() {
+            return Ok(beside);
+        }
+    }
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .filter(|d| d.is_absolute())
+        .map(|d| d.join(NAME))
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            Error::install(format!(
+                "{NAME} is not installed next to iamdb or in an absolute directory on PATH"
+            ))
+            .hint("install iamdb-credentials from the same release as iamdb, beside it")
+        })
+}
+
+/// The most iamdb reads of an answer: a credentials document is a few kilobytes, a CA bundle
+/// a few hundred.
+const ANSWER_LIMIT: usize = 1 << 20;
+const BUNDLE_ANSWER_LIMIT: usize = 16 << 20;
+
+/// How long iamdb waits for the helper beyond the helper's own deadlines before it kills it:
+/// a backstop for a helper that is stuck, never the usual way a call ends.
+fn deadline() -> Duration {
+    crate::credentials::resolve_timeout() + Duration::from_secs(30)
+}
+
+/// Reads at most `limit` bytes from `from` on a thread of its own; the channel gets the bytes,
+/// or None when there were more.
+fn read_bounded(
+    mut from: impl Read + Send + 'static,
+    limit: usize,
+) -> mpsc::Receiver<Option<Vec<u8>>> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let read = (&mut from).take(limit as u64 + 1).read_to_end(&mut out);
+        let _ = tx.send((read.is_ok() && out.len() <= limit).then_some(out));
+        // Drain the rest, so that the helper is not stuck on a full pipe before it is killed.
+        let _ = std::io::copy(&mut from, &mut std::io::sink());
+    });
+    rx
+}
+
+/// Runs one call and returns the helper's reply, or its error.
+pub fn call(call: Call) -> Result<Reply> {
+    let limit = match call {
+        Call::FetchBundle { .. } => BUNDLE_ANSWER_LIMIT,
+        _ => ANSWER_LIMIT,
+    };
+    let request = Request::new(call, crate::logging::verbosity());
+    let path = path()?;
+    let out = zeroize::Zeroizing::new(run(&path, &request, limit)?);
+    let doc: serde_json::Value = serde_json::from_slice(&out).map_err(|e| {
+        Error::install(format!(
+            "{} answered something that is not an iamdb-credentials answer ({e})",
+            path.display()
+        ))
+        .hint("install iamdb and iamdb-credentials from the same release, side by side")
+    })?;
+    let program = doc.get("program").and_then(|p| p.as_str()).map_or_else(
+        || path.display().to_string(),
+        |p| format!("{} ({p})", path.display()),
+    );
+    match protocol::version_of(&doc) {
+        Some(protocol::VERSION) => {}
+        Some(other) => return Err(protocol::mismatch(&this_program(), &program, other)),
+        None => {
+            return Err(Error::install(format!(
+                "{} answered without saying which protocol it speaks",
+                path.display()
+            ))
+            .hint("install iamdb and iamdb-credentials from the same release, side by side"));
+        }
+    }
+    let answer: Answer = serde_json::from_value(doc).map_err(|e| {
+        Error::install(format!(
+            "{program} answered in a form iamdb does not know ({e})"
+        ))
+    })?;
+    match (answer.ok, answer.error) {
+        (_, Some(failure)) => Err(failure.into()),
+        (Some(reply), None) => Ok(reply),
+        (None, None) => Err(Error::install(format!("{program} answered nothing"))),
+    }
+}
+
+/// Spawns the helper, hands it the request and collects at most `limit` bytes of its answer.
+fn run(path: &Path, request: &Request, limit: usize) -> Result<Vec<u8>> {
+    let mut child = Command::new(path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| Error::install(format!("cannot run {}: {e}", path.display())))?;
+    let stdout = child.stdout.take().map(|o| read_bounded(o, limit));
+    if let Some(mut stdin) = child.stdin.take() {
+        let text = serde_json::to_vec(request).map_err(|e| Error::internal(e.to_string()))?;
+        // A helper that exits before reading is reported by its exit status below.
+        let _ = stdin.write_all(&text);
+    }
+    let deadline_at = Instant::now() + deadline();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if Instant::now() < deadline_at => {
+                std::thread::sleep(Duration::from_millis(2))
+            }
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            Err(e) => {
+                return Err(Error::internal(format!(
+                    "waiting for {}: {e}",
+                    path.display()
+                )));
+            }
+        }
+    };
+    let out = stdout.and_then(|rx| rx.recv_timeout(Duration::from_secs(5)).ok());
+    let Some(status) = status else {
+        return Err(Error::credentials(format!(
+            "{} did not finish within {} s and was stopped",
+            path.display(),
+            deadline().as_secs()
+        )));
+    };
+    match out {
+        Some(Some(out)) if !out.is_empty() || status.success() => Ok(out),
+        Some(None) => Err(Error::install(format!(
+            "{} answered more than {limit} bytes; iamdb read no more",
+            path.display()
+        ))
+        .hint("make sure iamdb-credentials is the program installed with iamdb")),
+        _ => Err(Error::internal(format!(
+            "{} stopped ({status}) without answering",
+            path.display()
+        ))),
+    }
+}
+
+fn unexpected(reply: Reply) -> Error {
+    let what = match reply {
+        Reply::Credentials(_) => "credentials",
+        Reply::Identity(_) => "an identity",
+        Reply::Resource(_) => "a resource",
+        Reply::Handshake(_) => "a handshake",
+        Reply::Bundle { .. } => "a bundle",
+    };
+    Error::internal(format!(
+        "iamdb-credentials answered with {what}, which was not asked for"
+    ))
+}
+
+/// AWS credentials (and the region, when `need_region`) through aws-config.
+pub fn credentials(
+    aws_profile: Option<&str>,
+    need_region: bool,
+    sts_region: Option<&str>,
+) -> Result<CredentialsDoc> {
+    match call(Call::Credentials {
+        aws_profile: aws_profile.map(String::from),
+        need_region,
+        sts_region: sts_region.map(String::from),
+    })? {
+        Reply::Credentials(doc) => Ok(doc),
+        other => Err(unexpected(other)),
+    }
+}
+
+/// STS GetCallerIdentity.
+pub fn identity(aws_profile: Option<&str>, region: &str) -> Result<Identity> {
+    match call(Call::Identity {
+        aws_profile: aws_profile.map(String::from),
+        region: region.to_string(),
+    })? {
+        Reply::Identity(id) => Ok(id),
+        other => Err(unexpected(other)),
+    }
+}
+
+/// The RDS resource behind an endpoint.
+pub fn lookup(aws_profile: Option<&str>, region: &str, host: &str) -> Result<Resource> {
+    match call(Call::Lookup {
+        aws_profile: aws_profile.map(String::from),
+        region: region.to_string(),
+        host: host.to_string(),
+    })? {
+        Reply::Resource(r) => Ok(r),
+        other => Err(unexpected(other)),
+    }
+}
+
+/// A verified TLS handshake with a database server.
+pub fn handshake(host: &str, connect: &str, port: u16, wire: Wire, ca: &Path) -> Result<Handshake> {
+    match call(Call::Handshake {
+        host: host.to_string(),
+        connect: connect.to_string(),
+        port,
+        wire,
+        ca: ca.to_path_buf(),
+    })? {
+        Reply::Handshake(h) => Ok(h),
+        other => Err(unexpected(other)),
+    }
+}
+
+/// A CA bundle downloaded over HTTPS, every certificate in it checked to parse.
+pub fn fetch_bundle(url: &str) -> Result<String> {
+    match call(Call::FetchBundle {
+        url: url.to_string(),
+    })? {
+        Reply::Bundle { pem } => Ok(pem),
+        other => Err(unexpected(other)),
+    }
+}
