@@ -6,12 +6,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
-use iamdb_core::cache::Choice;
+use clap::{ArgMatches, FromArgMatches};
 use iamdb_core::clients::mysql::Flavour;
-use iamdb_core::config::Engine;
+use iamdb_core::error::{Error, Result};
 use iamdb_core::named::Named;
-
-use crate::complete;
+use iamdb_core::settings::{Def, Flag, SCHEMA, Settings};
 
 /// clap's choices for one of core's named enums, with each value's help and aliases.
 fn named<T: Named + Clone + Send + Sync>() -> impl TypedValueParser<Value = T> {
@@ -40,7 +39,7 @@ call's deadline, 3000), IAMDB_CREDENTIALS_TIMEOUT (seconds to resolve AWS creden
 )]
 pub struct Cli {
     /// Config file to read instead of $XDG_CONFIG_HOME/iamdb/config.toml.
-    #[arg(long, global = true, env = "IAMDB_CONFIG", value_name = "FILE")]
+    #[arg(long, global = true, env = iamdb_core::env::CONFIG, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
     /// Log to stderr what was resolved and from where (-vv adds the AWS SDK's own logs).
@@ -181,7 +180,7 @@ pub struct LockArgs {
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
     /// Profile to check [default: every profile in the config file].
-    #[arg(value_name = "PROFILE", add = complete::any_profile())]
+    #[arg(value_name = "PROFILE")]
     pub profile: Option<String>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -191,7 +190,7 @@ pub struct DoctorArgs {
 #[command(group(clap::ArgGroup::new("resource").required(true).args(["resource_id", "lookup"])))]
 pub struct SetupArgs {
     /// Profile name from the config file.
-    #[arg(value_name = "PROFILE", add = complete::any_profile())]
+    #[arg(value_name = "PROFILE")]
     pub profile: String,
     /// The resource the policy grants: an instance's DbiResourceId (db-...), an Aurora
     /// cluster's DbClusterResourceId (cluster-...) or an RDS Proxy's id (prx-...).
@@ -250,8 +249,8 @@ pub enum PgserviceCommand {
 /// Shared by psql, mysql and mariadb; `complete::command` gives each its profile completion.
 #[derive(Debug, Args)]
 pub struct ClientArgs {
-    // The indexes are explicit: `complete::command` edits this argument, which moves it
-    // behind ARGS in clap's list.
+    // The indexes are explicit: `complete::command` adds a completer to PROFILE, which moves
+    // it behind ARGS in clap's list.
     /// Profile name from the config file.
     #[arg(value_name = "PROFILE", index = 1)]
     pub profile: String,
@@ -263,7 +262,7 @@ pub struct ClientArgs {
 #[derive(Debug, Args)]
 pub struct MycnfArgs {
     /// Profile whose [client] group to print.
-    #[arg(value_name = "PROFILE", add = complete::mysql_profile())]
+    #[arg(value_name = "PROFILE")]
     pub profile: Option<String>,
     /// The client the option file is for [default: what `mysql --help` says it is].
     #[arg(long, value_parser = named::<Flavour>(), value_name = "FLAVOUR", global = true)]
@@ -282,12 +281,14 @@ pub enum MycnfCommand {
 
 #[derive(Debug, Args)]
 pub struct ExecArgs {
+    // The indexes are explicit: `complete::command` adds a completer to PROFILE, which moves
+    // it behind COMMAND in clap's list.
     /// Profile name from the config file.
-    #[arg(value_name = "PROFILE", add = complete::any_profile())]
+    #[arg(value_name = "PROFILE", index = 1)]
     pub profile: String,
     /// The program to run and its arguments, after `--`.
-    #[arg(last = true, required = true, value_name = "COMMAND")]
-    pub command: Vec<String>,
+    #[arg(last = true, required = true, value_name = "COMMAND", index = 2)]
+    pub command: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -310,45 +311,18 @@ pub struct SyncArgs {
     pub remove: bool,
 }
 
-/// Where the token is for. Every flag overrides the profile's value.
-#[derive(Debug, Args, Clone, Default)]
-pub struct EndpointArgs {
-    /// The RDS, Aurora or RDS Proxy endpoint the token is signed for (never a CNAME or tunnel).
-    #[arg(long, value_name = "HOST")]
-    pub host: Option<String>,
-
-    /// Database port [default: 3306 for mysql/mariadb, 5432 for postgres].
-    #[arg(long, value_name = "PORT")]
-    pub port: Option<u16>,
-
-    /// Database engine; sets the default port.
-    #[arg(long, value_parser = named::<Engine>(), value_name = "ENGINE")]
-    pub engine: Option<Engine>,
-
-    /// Database user name (the IAM-enabled database user).
-    #[arg(long, short = 'u', value_name = "USER")]
-    pub user: Option<String>,
-
-    /// AWS region to sign for [default: taken from the host name, else from AWS config].
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
-
-    /// AWS profile (from ~/.aws/config) whose credentials sign the token.
-    #[arg(long, value_name = "NAME", add = complete::aws_profile())]
-    pub aws_profile: Option<String>,
-}
-
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  iamdb token prod\n  iamdb token --host db1.abc123.eu-west-1.rds.amazonaws.com --engine postgres --user app\n  iamdb token prod --format json"
 )]
 pub struct TokenArgs {
     /// Profile name from the config file; may be omitted when --host and --user are given.
-    #[arg(value_name = "PROFILE", add = complete::any_profile())]
+    #[arg(value_name = "PROFILE")]
     pub profile: Option<String>,
 
+    /// Where the token is for; every flag overrides the profile's value.
     #[command(flatten)]
-    pub endpoint: EndpointArgs,
+    pub settings: SettingFlags<false>,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -380,7 +354,7 @@ pub enum ProfileCommand {
     },
     /// Show one profile with defaults applied and the region it resolves to.
     Show {
-        #[arg(value_name = "PROFILE", add = complete::any_profile())]
+        #[arg(value_name = "PROFILE")]
         name: String,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -389,7 +363,7 @@ pub enum ProfileCommand {
     Add(ProfileAddArgs),
     /// Remove a profile from the config file, keeping everything else in it as it is.
     Remove {
-        #[arg(value_name = "PROFILE", add = complete::any_profile())]
+        #[arg(value_name = "PROFILE")]
         name: String,
     },
 }
@@ -400,32 +374,9 @@ pub struct ProfileAddArgs {
     #[arg(value_name = "PROFILE")]
     pub name: String,
 
+    /// The profile's settings; see the README's settings table.
     #[command(flatten)]
-    pub endpoint: EndpointArgs,
-
-    /// Database (schema) name clients connect to.
-    #[arg(long, value_name = "NAME")]
-    pub database: Option<String>,
-
-    /// CA bundle clients verify the server against.
-    #[arg(long, value_name = "FILE")]
-    pub ssl_ca: Option<PathBuf>,
-
-    /// Host clients dial instead of --host (a tunnel end); the token is still signed for --host.
-    #[arg(long, value_name = "HOST")]
-    pub connect_host: Option<String>,
-
-    /// Port clients dial instead of --port (a tunnel end).
-    #[arg(long, value_name = "PORT")]
-    pub connect_port: Option<u16>,
-
-    /// Seconds before expiry at which a cached token is no longer served.
-    #[arg(long, value_name = "SECONDS")]
-    pub refresh_margin: Option<u32>,
-
-    /// Cache backend for this profile.
-    #[arg(long, value_parser = named::<Choice>(), value_name = "BACKEND")]
-    pub cache: Option<Choice>,
+    pub settings: SettingFlags<true>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -439,7 +390,83 @@ pub enum CacheCommand {
     /// platform has (whatever `cache` or IAMDB_CACHE chooses): entries named `iamdb:...` in the
     /// kernel keyring (the user keyring) and the Secret Service, and the file cache's files.
     Clear {
-        #[arg(value_name = "PROFILE", add = complete::any_profile())]
+        #[arg(value_name = "PROFILE")]
         profile: Option<String>,
     },
+}
+
+/// Profile settings given as flags, made from the settings schema (iamdb_core::settings): every
+/// setting `iamdb profile add` takes (`ALL`), or those `iamdb token` takes for an endpoint given
+/// by flags alone. Their values are checked by the schema, as the config file's are, when the
+/// command asks for [`SettingFlags::settings`].
+#[derive(Debug, Clone, Default)]
+pub struct SettingFlags<const ALL: bool> {
+    given: Vec<(&'static str, String)>,
+}
+
+impl<const ALL: bool> SettingFlags<ALL> {
+    fn defs() -> impl Iterator<Item = &'static Def> {
+        SCHEMA.iter().filter(|d| ALL || d.flag == Flag::Token)
+    }
+
+    /// The settings given, checked; the message names the flag.
+    pub fn settings(&self) -> Result<Settings> {
+        let mut settings = Settings::default();
+        for (key, value) in &self.given {
+            settings.set_flag(key, value).map_err(Error::usage)?;
+        }
+        Ok(settings)
+    }
+}
+
+impl<const ALL: bool> FromArgMatches for SettingFlags<ALL> {
+    fn from_arg_matches(matches: &ArgMatches) -> std::result::Result<Self, clap::Error> {
+        let mut flags = Self::default();
+        flags.update_from_arg_matches(matches)?;
+        Ok(flags)
+    }
+
+    fn update_from_arg_matches(
+        &mut self,
+        matches: &ArgMatches,
+    ) -> std::result::Result<(), clap::Error> {
+        for def in Self::defs() {
+            if let Some(value) = matches.get_one::<String>(def.key) {
+                self.given.retain(|(k, _)| *k != def.key);
+                self.given.push((def.key, value.clone()));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<const ALL: bool> Args for SettingFlags<ALL> {
+    fn augment_args(mut cmd: clap::Command) -> clap::Command {
+        for def in Self::defs() {
+            let help: Vec<&str> = def.help.lines().map(str::trim).collect();
+            let mut arg = clap::Arg::new(def.key)
+                .long(def.flag_name())
+                .value_name(def.value_name)
+                .help(help.join(" "));
+            if let Some(c) = def.short {
+                arg = arg.short(c);
+            }
+            let choices = (def.choices)();
+            if !choices.is_empty() {
+                arg = arg.value_parser(PossibleValuesParser::new(choices.into_iter().map(
+                    |(name, aliases, help)| {
+                        PossibleValue::new(name)
+                            .aliases(aliases.iter().copied())
+                            .help(help)
+                    },
+                )));
+            }
+            cmd = cmd.arg(arg);
+        }
+        cmd
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
 }

@@ -19,21 +19,18 @@ use clap_complete::env::{CompleteEnv, Shells};
 
 use crate::cli::{Cli, CompletionShell};
 use iamdb_core::config::{Config, Settings};
+use iamdb_core::engine::Family;
 use iamdb_core::error::{Error, Result};
 
 /// The environment variable the scripts set when they call iamdb back. Not clap's default
 /// `COMPLETE`, which other programs read too.
-pub const VAR: &str = "_IAMDB_COMPLETE";
+const VAR: &str = iamdb_core::env::COMPLETE;
 
 /// The program the scripts call back: `iamdb` on PATH, the command being completed.
 const BIN: &str = "iamdb";
 
-/// If the shell is asking for completions, answer and exit; otherwise return at once.
-pub fn answer_if_asked() {
-    // Checked here first: clap's check comes after a getcwd, and this runs on every call.
-    if std::env::var_os(VAR).is_none() {
-        return;
-    }
+/// Answers the completion script that called iamdb back, and exits.
+pub fn answer() {
     CompleteEnv::with_factory(command)
         .var(VAR)
         .bin(BIN)
@@ -41,26 +38,50 @@ pub fn answer_if_asked() {
         .complete();
 }
 
-/// iamdb's clap command with the profile completion of the arguments that several commands
-/// share: `psql` and the PostgreSQL syncs offer PostgreSQL profiles, `mysql`, `mariadb` and
-/// `mycnf sync` MySQL/MariaDB ones. (Derive attributes on the shared structs cannot tell the
-/// commands apart.)
+/// iamdb's clap command with the completers of the values only known at run time: profile
+/// names (of the engines a command is for) and AWS profile names. Attached here, by argument,
+/// so that the command line's declarations know nothing of completion.
 pub fn command() -> clap::Command {
-    let profile = |completer: fn() -> ArgValueCompleter| {
-        move |c: clap::Command| c.mut_arg("profile", |a| a.add(completer()))
-    };
-    let sync = |completer: fn() -> ArgValueCompleter| {
-        move |c: clap::Command| {
-            c.mut_subcommand("sync", |s| s.mut_arg("profiles", |a| a.add(completer())))
-        }
-    };
-    Cli::command()
-        .mut_subcommand("psql", profile(postgres_profile))
-        .mut_subcommand("mysql", profile(mysql_profile))
-        .mut_subcommand("mariadb", profile(mysql_profile))
-        .mut_subcommand("pgpass", sync(postgres_profile))
-        .mut_subcommand("pgservice", sync(postgres_profile))
-        .mut_subcommand("mycnf", sync(mysql_profile))
+    fn with(c: clap::Command, arg: &str, completer: ArgValueCompleter) -> clap::Command {
+        c.mut_arg(arg, |a| a.add(completer))
+    }
+    fn sub(
+        c: clap::Command,
+        name: &str,
+        f: impl FnOnce(clap::Command) -> clap::Command,
+    ) -> clap::Command {
+        c.mut_subcommand(name, f)
+    }
+    let any = || ArgValueCompleter::new(|c: &OsStr| profiles(c, None));
+    let pg = || ArgValueCompleter::new(|c: &OsStr| profiles(c, Some(Family::Postgres)));
+    let my = || ArgValueCompleter::new(|c: &OsStr| profiles(c, Some(Family::Mysql)));
+    let aws = || ArgValueCompleter::new(aws_profiles);
+    let mut cmd = Cli::command();
+    cmd = sub(cmd, "token", |c| {
+        with(with(c, "profile", any()), "aws_profile", aws())
+    });
+    for name in ["doctor", "setup", "exec"] {
+        cmd = sub(cmd, name, |c| with(c, "profile", any()));
+    }
+    cmd = sub(cmd, "profile", |c| {
+        let c = sub(c, "show", |s| with(s, "name", any()));
+        let c = sub(c, "remove", |s| with(s, "name", any()));
+        sub(c, "add", |s| with(s, "aws_profile", aws()))
+    });
+    cmd = sub(cmd, "cache", |c| {
+        sub(c, "clear", |s| with(s, "profile", any()))
+    });
+    cmd = sub(cmd, "psql", |c| with(c, "profile", pg()));
+    for name in ["pgpass", "pgservice"] {
+        cmd = sub(cmd, name, |c| sub(c, "sync", |s| with(s, "profiles", pg())));
+    }
+    for name in ["mysql", "mariadb"] {
+        cmd = sub(cmd, name, |c| with(c, "profile", my()));
+    }
+    sub(cmd, "mycnf", |c| {
+        let c = with(c, "profile", my());
+        sub(c, "sync", |s| with(s, "profiles", my()))
+    })
 }
 
 /// The script that registers iamdb's completion in `shell`.
@@ -104,43 +125,24 @@ pub fn script(shell: CompletionShell) -> Result<String> {
     })
 }
 
-/// Profiles of every engine.
-pub fn any_profile() -> ArgValueCompleter {
-    ArgValueCompleter::new(|current: &OsStr| profiles(current, None))
+/// AWS profile names starting with `current`, for `--aws-profile`.
+fn aws_profiles(current: &OsStr) -> Vec<CompletionCandidate> {
+    let prefix = current.to_string_lossy();
+    aws_profile_names()
+        .into_iter()
+        .filter(|n| n.starts_with(prefix.as_ref()))
+        .map(CompletionCandidate::new)
+        .collect()
 }
 
-/// Profiles `psql`, `pgpass sync` and `pgservice sync` take.
-pub fn postgres_profile() -> ArgValueCompleter {
-    ArgValueCompleter::new(|current: &OsStr| profiles(current, Some(true)))
-}
-
-/// Profiles `mysql`, `mariadb` and `mycnf` take.
-pub fn mysql_profile() -> ArgValueCompleter {
-    ArgValueCompleter::new(|current: &OsStr| profiles(current, Some(false)))
-}
-
-/// AWS profile names, for `--aws-profile`.
-pub fn aws_profile() -> ArgValueCompleter {
-    ArgValueCompleter::new(|current: &OsStr| {
-        let prefix = current.to_string_lossy();
-        aws_profile_names()
-            .into_iter()
-            .filter(|n| n.starts_with(prefix.as_ref()))
-            .map(CompletionCandidate::new)
-            .collect()
-    })
-}
-
-/// The config file's profiles starting with `current`, of one kind (`postgres`: Some(true)
-/// for PostgreSQL, Some(false) for MySQL/MariaDB) or all, each with its endpoint as help. A
-/// profile whose kind cannot be told (no engine, an unusual port) is offered everywhere. A
-/// broken config file offers nothing rather than an error in the middle of a command line.
-fn profiles(current: &OsStr, postgres: Option<bool>) -> Vec<CompletionCandidate> {
+/// The config file's profiles starting with `current`, of one family or all, each with its
+/// endpoint as help. A profile whose family cannot be told (no engine, an unusual port) is
+/// offered everywhere. A broken config file offers nothing rather than an error in the middle
+/// of a command line.
+fn profiles(current: &OsStr, family: Option<Family>) -> Vec<CompletionCandidate> {
     let prefix = current.to_string_lossy();
     // clap reads IAMDB_CONFIG for --config when it parses; completers get no parse.
-    let explicit = std::env::var_os("IAMDB_CONFIG")
-        .filter(|v| !v.is_empty())
-        .map(std::path::PathBuf::from);
+    let explicit = iamdb_core::env::get().config;
     let Ok(config) = Config::load(explicit.as_deref()) else {
         return Vec::new();
     };
@@ -150,8 +152,7 @@ fn profiles(current: &OsStr, postgres: Option<bool>) -> Vec<CompletionCandidate>
         .filter(|name| name.starts_with(prefix.as_ref()))
         .filter_map(|name| {
             let resolved = config.resolve(Some(name), Settings::default()).ok();
-            let kind = resolved.as_ref().and_then(|p| p.is_postgres());
-            if let (Some(want), Some(is)) = (postgres, kind)
+            if let (Some(want), Some(is)) = (family, config.family_of(name))
                 && want != is
             {
                 return None;

@@ -1,20 +1,24 @@
-//! `iamdb`: the command line. Every command and flag is in `cli`, one file per command in
-//! `cmd`; what they do is in the iamdb-core library.
+//! `iamdb`: the command line. Every command and flag is declared in `cli`, completion in
+//! `complete`; each command has a file in `cmd` that turns clap's values into iamdb-core's
+//! input, calls iamdb-core and prints through `output`. What the commands do is in iamdb-core.
 
 mod cli;
 mod cmd;
 mod complete;
+mod output;
 
 use clap::Parser;
 
 fn main() {
-    complete::answer_if_asked();
+    if iamdb_core::env::completing() {
+        complete::answer();
+    }
     let cli = cli::Cli::parse();
     iamdb_core::logging::init(cli.verbose);
-    if let Err(err) = cmd::run(cli) {
-        if !err.is_silent() {
-            eprintln!("iamdb: error: {err}");
-        }
+    iamdb_core::diag::set_sink(output::diagnostic);
+    let result = iamdb_core::env::load().and_then(|_| cmd::run(cli));
+    if let Err(err) = result {
+        output::error(&err);
         std::process::exit(err.exit_code());
     }
 }

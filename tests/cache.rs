@@ -320,13 +320,23 @@ fn the_file_store_is_private() {
     );
     sb.set("IAMDB_CACHE", "none");
     assert_eq!(json_token(&sb, &["f-cfg"])["cached"], false);
-    sb.set("IAMDB_CACHE", "bogus");
-    let run = sb.run(&["token", "f-cfg"]).fails(3);
-    assert!(
-        run.stderr.contains("IAMDB_CACHE=\"bogus\""),
-        "{}",
-        run.stderr
-    );
+    // Every IAMDB_* variable with a bad value is a usage error naming it, never ignored.
+    for (var, value) in [
+        ("IAMDB_CACHE", "bogus"),
+        ("IAMDB_CREDENTIALS_TIMEOUT", "soon"),
+        ("IAMDB_CREDENTIALS_TIMEOUT", "0"),
+        ("IAMDB_KEYRING_TIMEOUT_MS", "-5"),
+    ] {
+        sb.set(var, value);
+        let run = sb.run(&["token", "f-cfg"]).fails(2);
+        assert!(
+            run.stderr
+                .starts_with(&format!("iamdb: error: {var}={value:?} is not")),
+            "{}",
+            run.stderr
+        );
+        sb.unset(var);
+    }
 }
 
 #[test]

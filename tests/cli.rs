@@ -172,7 +172,7 @@ fn profile_add_refuses_bad_input_and_broken_files() {
                 "profile", "add", "x", "--host", "h\nx", "--user", "u", "--port", "1",
             ],
             2,
-            "--host: the host contains '\\n'",
+            "--host contains '\\n'",
         ),
         (
             &[
@@ -180,7 +180,7 @@ fn profile_add_refuses_bad_input_and_broken_files() {
                 "mars",
             ],
             2,
-            "--region: region \"mars\"",
+            "--region \"mars\" is not an AWS region name",
         ),
         (
             &[
@@ -271,7 +271,7 @@ fn config_errors_name_file_line_and_column() {
         ("[profiles.db\n", format!("{path}:1:")),
         (
             "[profiles.db]\nengine = \"oracle\"\n",
-            format!("{path}:2:10: unknown variant `oracle`"),
+            format!("{path}:2:10: engine \"oracle\" is not one of postgres, mysql or mariadb"),
         ),
     ] {
         sb.write_config(text);
@@ -342,12 +342,12 @@ fn token_usage_errors_name_the_flag() {
         (
             &["token", "--host", "db host", "--user", "u", "--port", "1"],
             2,
-            "--host: the host contains ' '",
+            "--host contains ' '",
         ),
         (
             &["token", "--host", HOST, "--user", "", "--port", "1"],
             2,
-            "--user: user is empty",
+            "--user is empty",
         ),
         (
             &["token", "--host", HOST, "--user", "a\nb", "--port", "1"],
@@ -562,4 +562,52 @@ fn ca_install_writes_the_rds_bundle_that_profiles_use() {
         .stdout;
     assert_eq!(env.trim_end(), path.display().to_string());
     assert_eq!(std::fs::read(&path).unwrap(), embedded);
+}
+
+#[test]
+fn a_profile_that_says_only_port_5432_is_postgres_for_every_command() {
+    // No `engine`: the port says PostgreSQL, and every command agrees (`pgpass sync` of all
+    // profiles once skipped it while `psql` took it).
+    let sb = Sandbox::new("port-only").with_env_keys();
+    sb.write_config(&format!(
+        "[profiles.legacy]\nhost = \"{HOST}\"\nport = 5432\nuser = \"app\"\n\
+         [profiles.odd]\nhost = \"{HOST}\"\nport = 6000\nuser = \"app\"\n"
+    ));
+    let run = sb.run(&["pgpass", "sync"]).ok();
+    assert!(
+        run.stdout.starts_with("wrote 1 profile in "),
+        "{}",
+        run.stdout
+    );
+    let pgpass = std::fs::read_to_string(sb.home().join(".pgpass")).unwrap();
+    assert!(pgpass.contains("# iamdb profile legacy\n"), "{pgpass}");
+    let run = sb.run(&["pgservice", "sync"]).ok();
+    assert!(
+        run.stdout.starts_with("wrote 1 profile in "),
+        "{}",
+        run.stdout
+    );
+    let run = sb.run(&["shell-init", "bash"]).ok();
+    assert!(run.stdout.contains("psql-legacy"), "{}", run.stdout);
+    assert!(!run.stdout.contains("-odd"), "{}", run.stdout);
+    let run = sb
+        .run(&[
+            "exec",
+            "legacy",
+            "--",
+            "sh",
+            "-c",
+            "echo $PGPORT $PGSSLMODE",
+        ])
+        .ok();
+    assert_eq!(run.stdout, "5432 verify-full\n");
+    let run = sb.run(&["mycnf", "sync", "legacy"]).fails(2);
+    assert!(
+        run.stderr
+            .contains("profile 'legacy' is a PostgreSQL profile"),
+        "{}",
+        run.stderr
+    );
+    let run = sb.run(&["psql", "odd"]).fails(2);
+    assert!(run.stderr.contains("sets no engine"), "{}", run.stderr);
 }

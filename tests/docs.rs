@@ -88,3 +88,14 @@ fn version_names_the_commit() {
         ),
     }
 }
+
+#[test]
+fn the_readme_settings_table_is_the_schemas() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let table = iamdb_core::settings::markdown_table();
+    assert!(
+        readme.contains(&table),
+        "README.md's settings table differs from the settings schema; it should read:\n{table}"
+    );
+}

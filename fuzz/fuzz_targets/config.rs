@@ -33,7 +33,7 @@ fuzz_target!(|data: &[u8]| {
             "a .pgpass line broke: {line:?}"
         );
         let port = postgres::dial_port(&p).to_string();
-        let db = p.database.clone().unwrap_or_else(|| "*".into());
+        let db = p.set.database.clone().unwrap_or_else(|| "*".into());
         assert_eq!(
             postgres::pgpass_fields(&line),
             [&p.host, &port, &db, &p.user, TOKEN],
@@ -55,7 +55,8 @@ fuzz_target!(|data: &[u8]| {
         // A value over libpq's line length is refused, never written.
         let Ok(section) = postgres::service_section(&p, name, ca, None, passfile) else {
             assert!(
-                p.database
+                p.set
+                    .database
                     .as_ref()
                     .is_some_and(|d| d.len() > postgres::SERVICE_LINE_MAX - 7)
                     || p.user.len() > postgres::SERVICE_LINE_MAX - 5
@@ -69,7 +70,7 @@ fuzz_target!(|data: &[u8]| {
                 .lines()
                 .all(|l| l.len() <= postgres::SERVICE_LINE_MAX)
         );
-        let expected = if p.database.is_some() { 9 } else { 8 };
+        let expected = if p.set.database.is_some() { 9 } else { 8 };
         assert_eq!(section.lines().count(), expected, "{section}");
         let mut add = BTreeMap::new();
         add.insert(name.clone(), Some(section.clone()));

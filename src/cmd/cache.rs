@@ -1,8 +1,13 @@
+//! `iamdb cache list | clear [PROFILE]`.
+
 use std::time::SystemTime;
 
-use crate::cli::{CacheCommand, Format};
 use iamdb_core::cache;
-use iamdb_core::error::{Error, Result};
+use iamdb_core::diag;
+use iamdb_core::error::Result;
+
+use crate::cli::{CacheCommand, Format};
+use crate::output;
 
 pub fn run(cmd: CacheCommand) -> Result<()> {
     match cmd {
@@ -13,13 +18,9 @@ pub fn run(cmd: CacheCommand) -> Result<()> {
 
 fn human(seconds: i64) -> String {
     if seconds <= 0 {
-        return "expired".into();
-    }
-    let (m, s) = (seconds / 60, seconds % 60);
-    if m > 0 {
-        format!("{m}m {s:02}s")
+        "expired".into()
     } else {
-        format!("{s}s")
+        iamdb_core::when::duration(seconds)
     }
 }
 
@@ -28,18 +29,14 @@ fn list(format: Format) -> Result<()> {
     for note in &notes {
         tracing::debug!(%note, "cache store skipped");
         if note.contains("unreadable entry") {
-            eprintln!("iamdb: warning: {note}");
+            diag::warn(note);
         }
     }
     match format {
-        Format::Json => {
-            let text =
-                serde_json::to_string(&entries).map_err(|e| Error::internal(e.to_string()))?;
-            super::print(&format!("{text}\n"))
-        }
+        Format::Json => output::json(&entries),
         Format::Text => {
             if entries.is_empty() {
-                eprintln!("iamdb: no cached tokens");
+                output::say("no cached tokens");
                 return Ok(());
             }
             let mut out = format!(
@@ -56,7 +53,7 @@ fn list(format: Format) -> Result<()> {
                     human(e.expires_in)
                 ));
             }
-            super::print(&out)
+            output::print(&out)
         }
     }
 }
@@ -70,8 +67,6 @@ fn clear(profile: Option<&str>) -> Result<()> {
         Some(p) => format!(" for profile '{p}'"),
         None => String::new(),
     };
-    super::print(&format!(
-        "removed {removed} cached token{}{what}\n",
-        if removed == 1 { "" } else { "s" }
-    ))
+    let s = if removed == 1 { "" } else { "s" };
+    output::print(&format!("removed {removed} cached token{s}{what}\n"))
 }

@@ -1,12 +1,14 @@
-//! `iamdb inspect [TOKEN | -]`: the report of `iamdb_core::inspect`, for a person or as JSON.
+//! `iamdb inspect [TOKEN | -]`: iamdb-core's report on a token, for a person or as JSON.
 
 use std::io::Read;
 
 use serde_json::json;
 
-use crate::cli::Format;
 use iamdb_core::error::{Error, Kind, Result};
-use iamdb_core::inspect;
+use iamdb_core::{inspect, when};
+
+use crate::cli::Format;
+use crate::output;
 
 /// Longer than any real token (about 1.5 KB with a long session token), short enough that
 /// `iamdb inspect < /dev/zero` ends.
@@ -30,18 +32,18 @@ pub fn run(token: Option<String>, format: Format) -> Result<()> {
             String::from_utf8_lossy(&buf).into_owned()
         }
     };
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let now = when::unix(std::time::SystemTime::now());
     let report = inspect::inspect(&text, now);
     match format {
-        Format::Text => super::print(&inspect::render(&report))?,
+        Format::Text => output::print(&inspect::render(&report))?,
         Format::Json => {
             let mut doc = serde_json::to_value(&report)
                 .map_err(|e| Error::internal(format!("inspect report: {e}")))?;
             doc["usable"] = json!(report.usable());
-            let at = |t: Option<i64>| t.map(|t| inspect::rfc3339(t.max(0)));
+            let at = |t: Option<i64>| t.map(|t| when::rfc3339(t.max(0)));
             doc["signed_at"] = json!(at(report.signed_at));
             doc["expires_at"] = json!(at(report.expires_at));
-            super::print(&format!("{doc}\n"))?;
+            output::json(&doc)?;
         }
     }
     if report.usable() {

@@ -3,9 +3,10 @@
 
 use std::process::Command;
 
-use crate::cli::LockArgs;
 use iamdb_core::error::{Error, Result};
-use iamdb_core::fsutil;
+use iamdb_core::{fsutil, sys};
+
+use crate::cli::LockArgs;
 
 pub fn run(args: LockArgs) -> Result<()> {
     let (program, rest) = args
@@ -16,21 +17,13 @@ pub fn run(args: LockArgs) -> Result<()> {
         .map_err(|e| Error::config(format!("cannot lock {}: {e}", args.file.display())))?;
     // Ctrl-C reaches the command too (it is in the same process group); iamdb holds the lock
     // until the command is gone, then exits with its status.
-    let _held = fsutil::SignalsHeld::new();
+    let _held = sys::SignalsHeld::new();
     let status = Command::new(program)
         .args(rest)
         .status()
         .map_err(|e| Error::usage(format!("cannot run {}: {e}", program.to_string_lossy())))?;
-    #[cfg(unix)]
-    let code = {
-        use std::os::unix::process::ExitStatusExt;
-        status.code().or(status.signal().map(|s| 128 + s))
-    };
-    #[cfg(not(unix))]
-    let code = status.code();
-    match code {
-        Some(0) => Ok(()),
-        Some(code) => Err(Error::child_exit(code)),
-        None => Err(Error::child_exit(1)),
+    match sys::exit_code(status) {
+        0 => Ok(()),
+        code => Err(Error::child_exit(code)),
     }
 }

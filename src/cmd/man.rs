@@ -9,21 +9,20 @@ use clap::CommandFactory;
 use crate::cli::Cli;
 use iamdb_core::error::{Error, Result};
 
-pub fn write(dir: &Path) -> Result<()> {
+pub fn run(dir: &Path) -> Result<()> {
     // Man pages are for everyone to read: 0755, whatever the umask.
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o755);
+    iamdb_core::sys::dir_mode(&mut builder, 0o755);
     builder
         .create(dir)
-        .map_err(|e| Error::usage(format!("cannot create {}: {e}", dir.display())))?;
+        .map_err(|e| Error::config(format!("cannot create {}: {e}", dir.display())))?;
     // The release version, not the commit: the committed pages must not change with every commit.
     let mut cmd = Cli::command().version(env!("CARGO_PKG_VERSION"));
     cmd.build();
     let mut written = 0;
     render(&cmd, "iamdb", dir, &mut written)?;
-    super::print(&format!("wrote {written} man pages to {}\n", dir.display()))
+    crate::output::print(&format!("wrote {written} man pages to {}\n", dir.display()))
 }
 
 fn render(cmd: &clap::Command, name: &str, dir: &Path, written: &mut usize) -> Result<()> {
@@ -37,7 +36,7 @@ fn render(cmd: &clap::Command, name: &str, dir: &Path, written: &mut usize) -> R
         .map_err(|e| Error::internal(format!("rendering {name}.1: {e}")))?;
     let path = dir.join(format!("{name}.1"));
     std::fs::write(&path, text)
-        .map_err(|e| Error::usage(format!("cannot write {}: {e}", path.display())))?;
+        .map_err(|e| Error::config(format!("cannot write {}: {e}", path.display())))?;
     *written += 1;
     for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
         render(sub, &format!("{name}-{}", sub.get_name()), dir, written)?;

@@ -1,12 +1,16 @@
+//! `iamdb profile list | show | add | remove`.
+
 use std::path::Path;
 
 use serde_json::json;
 
-use crate::cli::{Format, ProfileAddArgs, ProfileCommand};
-use iamdb_core::config::{self, Config, Profile, Settings};
+use iamdb_core::config::{self, Config, Settings};
+use iamdb_core::edit;
 use iamdb_core::error::{Error, Result};
-use iamdb_core::fsutil;
 use iamdb_core::provider;
+
+use crate::cli::{Format, ProfileAddArgs, ProfileCommand};
+use crate::output;
 
 pub fn run(config_path: Option<&Path>, cmd: ProfileCommand) -> Result<()> {
     match cmd {
@@ -18,12 +22,13 @@ pub fn run(config_path: Option<&Path>, cmd: ProfileCommand) -> Result<()> {
 }
 
 fn list(config: &Config, format: Format) -> Result<()> {
-    let mut rows = Vec::new();
-    for name in config.profiles.keys() {
-        // A profile that lacks something (say, a user given only by flag) is still listed.
-        let s = config.profiles[name].clone().or(&config.defaults);
-        rows.push((name.clone(), s));
-    }
+    // A profile that lacks something (say, a user given only by flag) is still listed.
+    let rows: Vec<(&String, Settings)> = config
+        .profiles
+        .iter()
+        .map(|(name, s)| (name, s.clone().or(&config.defaults)))
+        .collect();
+    let port = |s: &Settings| s.port.or(s.engine.map(|e| e.default_port()));
     match format {
         Format::Json => {
             let items: Vec<_> = rows
@@ -33,28 +38,26 @@ fn list(config: &Config, format: Format) -> Result<()> {
                         "name": name,
                         "engine": s.engine,
                         "host": s.host,
-                        "port": s.port.or(s.engine.map(|e| e.default_port())),
+                        "port": port(s),
                         "user": s.user,
                         "database": s.database,
                     })
                 })
                 .collect();
-            super::print(&format!("{}\n", serde_json::Value::Array(items)))
+            output::json(&items)
         }
         Format::Text => {
             if rows.is_empty() {
-                eprintln!("iamdb: no profiles in {}", config.path.display());
+                output::say(&format!("no profiles in {}", config.path.display()));
                 return Ok(());
             }
-            let mut out = String::new();
             let width = rows.iter().map(|(n, _)| n.len()).max().unwrap_or(0).max(7);
-            out.push_str(&format!(
+            let mut out = format!(
                 "{:width$}  {:8}  {:50}  USER\n",
                 "PROFILE", "ENGINE", "ENDPOINT"
-            ));
-            for (name, s) in rows {
-                let port = s.port.or(s.engine.map(|e| e.default_port()));
-                let endpoint = match (&s.host, port) {
+            );
+            for (name, s) in &rows {
+                let endpoint = match (&s.host, port(s)) {
                     (Some(h), Some(p)) => format!("{h}:{p}"),
                     (Some(h), None) => h.clone(),
                     _ => "-".into(),
@@ -65,7 +68,7 @@ fn list(config: &Config, format: Format) -> Result<()> {
                     s.user.as_deref().unwrap_or("-")
                 ));
             }
-            super::print(&out)
+            output::print(&out)
         }
     }
 }
@@ -74,126 +77,64 @@ fn show(config: &Config, name: &str, format: Format) -> Result<()> {
     let profile = config.resolve(Some(name), Settings::default())?;
     let region = provider::static_region(&profile);
     let cache = provider::cache_choice(&profile, provider::CacheMode::Use)?;
+    let region_source = region
+        .as_ref()
+        .map_or("AWS config or the environment, when a token is made", |r| {
+            r.source.as_str()
+        });
     match format {
         Format::Json => {
             let mut doc =
-                serde_json::to_value(&profile).map_err(|e| Error::internal(e.to_string()))?;
+                serde_json::to_value(profile.doc()).map_err(|e| Error::internal(e.to_string()))?;
             doc["region"] = json!(region.as_ref().map(|r| &r.name));
-            doc["region_source"] = json!(
-                region
-                    .as_ref()
-                    .map_or("AWS config or environment, when a token is made", |r| r
-                        .source
-                        .as_str())
-            );
+            doc["region_source"] = json!(region_source);
             doc["cache"] = json!(cache.as_str());
             doc["config"] = json!(config.path);
-            super::print(&format!("{doc}\n"))
+            output::json(&doc)
         }
-        Format::Text => super::print(&describe(
-            &profile,
-            region.as_ref(),
-            cache.as_str(),
-            &config.path,
-        )),
+        Format::Text => {
+            let mut rows = vec![("profile", name.to_string())];
+            for (key, value) in config::describe(&profile) {
+                let value = match key {
+                    "region" => match &region {
+                        Some(r) => format!("{} (from {})", r.name, r.source),
+                        None => value,
+                    },
+                    "cache" => cache.as_str().to_string(),
+                    _ => value,
+                };
+                rows.push((key, value));
+            }
+            rows.push(("config", config.path.display().to_string()));
+            output::print(
+                &rows
+                    .iter()
+                    .map(|(k, v)| format!("{k:15} {v}\n"))
+                    .collect::<String>(),
+            )
+        }
     }
 }
 
-fn describe(
-    p: &Profile,
-    region: Option<&iamdb_core::credentials::Region>,
-    cache: &str,
-    path: &Path,
-) -> String {
-    let mut lines = vec![("profile", p.name.clone().unwrap_or_default())];
-    lines.push(("engine", p.engine.map_or("-".into(), |e| e.to_string())));
-    lines.push(("host", p.host.clone()));
-    lines.push(("port", p.port.to_string()));
-    lines.push(("user", p.user.clone()));
-    lines.push(("database", p.database.clone().unwrap_or_else(|| "-".into())));
-    lines.push((
-        "region",
-        region.map_or(
-            "from AWS config or the environment, when a token is made".into(),
-            |r| format!("{} (from {})", r.name, r.source),
-        ),
-    ));
-    lines.push((
-        "aws_profile",
-        p.aws_profile
-            .clone()
-            .unwrap_or_else(|| "- (default credential chain)".into()),
-    ));
-    lines.push((
-        "ssl_ca",
-        p.ssl_ca
-            .as_ref()
-            .map_or("- (the Amazon RDS CA bundle)".into(), |c| {
-                c.display().to_string()
-            }),
-    ));
-    if p.connect_host.is_some() || p.connect_port.is_some() {
-        lines.push((
-            "connect",
-            format!(
-                "{}:{} (tunnel; the token is signed for {}:{})",
-                p.connect_host.as_deref().unwrap_or(&p.host),
-                p.connect_port.unwrap_or(p.port),
-                p.host,
-                p.port
-            ),
-        ));
-    }
-    lines.push(("refresh_margin", format!("{} s", p.refresh_margin)));
-    lines.push(("cache", cache.to_string()));
-    lines.push(("config", path.display().to_string()));
-    lines.iter().map(|(k, v)| format!("{k:15} {v}\n")).collect()
-}
-
-/// Reads the config text for editing: empty when the file does not exist yet.
-fn read_for_edit(path: &Path) -> Result<String> {
-    match config::read_config(path) {
-        Ok(bytes) => String::from_utf8(bytes)
-            .map_err(|_| Error::config(format!("{}: not UTF-8 text", path.display()))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
-        Err(e) => Err(config::read_error(path, &e)),
-    }
-}
-
-/// Applies `edit` to the config file under a lock and writes the result atomically, after
-/// checking that the new text is a valid config.
+/// Applies `change` to the config file's text, checking that the file loads before and after.
 fn edit_config(
     config_path: Option<&Path>,
-    edit: impl FnOnce(&str, &Path) -> Result<String>,
+    change: impl FnOnce(&str, &Path) -> Result<String>,
 ) -> Result<std::path::PathBuf> {
     let (path, _) = config::path(config_path)?;
-    fsutil::check_home_owner(&path).map_err(|e| Error::config(e.to_string()))?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fsutil::create_dirs(dir)
-            .map_err(|e| Error::config(format!("cannot create {}: {e}", dir.display())))?;
-    }
-    let _lock = fsutil::edit_lock(&path)
-        .map_err(|e| Error::config(format!("cannot lock {}: {e}", path.display())))?;
-    let text = read_for_edit(&path)?;
-    // Refuse to edit a file that does not load: the edit would hide the problem.
-    Config::parse(path.clone(), &text)?;
-    let new_text = edit(&text, &path)?;
-    Config::parse(path.clone(), &new_text)?;
-    fsutil::write_atomic(&path, new_text.as_bytes(), 0o644)
-        .map_err(|e| Error::config(format!("cannot write {}: {e}", path.display())))?;
+    edit::edit_config(&path, |text| {
+        // Refuse to edit a file that does not load: the edit would hide the problem.
+        Config::parse(path.clone(), text)?;
+        let new_text = change(text, &path)?;
+        Config::parse(path.clone(), &new_text)?;
+        Ok(new_text)
+    })?;
     Ok(path)
 }
 
 fn add(config_path: Option<&Path>, args: ProfileAddArgs) -> Result<()> {
     config::check_profile_name(&args.name).map_err(Error::usage)?;
-    let mut settings = super::token::flags(&args.endpoint);
-    settings.database = args.database;
-    settings.ssl_ca = args.ssl_ca.map(|p| std::path::absolute(&p).unwrap_or(p));
-    settings.connect_host = args.connect_host;
-    settings.connect_port = args.connect_port;
-    settings.refresh_margin = args.refresh_margin;
-    settings.cache = args.cache;
-    config::check_flags(&settings)?;
+    let settings = args.settings.settings()?;
     if settings.host.is_none() {
         return Err(Error::usage("profile add needs --host"));
     }
@@ -205,7 +146,7 @@ fn add(config_path: Option<&Path>, args: ProfileAddArgs) -> Result<()> {
         Config::parse(path.to_path_buf(), &new_text)?.resolve(Some(&name), Settings::default())?;
         Ok(new_text)
     })?;
-    super::print(&format!(
+    output::print(&format!(
         "added profile '{}' to {}\n",
         args.name,
         path.display()
@@ -218,7 +159,7 @@ fn remove(config_path: Option<&Path>, name: &str) -> Result<()> {
             Config::parse(path.to_path_buf(), text).map_or_else(|e| e, |c| c.unknown_profile(name))
         })
     })?;
-    super::print(&format!(
+    output::print(&format!(
         "removed profile '{name}' from {}\n",
         path.display()
     ))

@@ -1,28 +1,20 @@
+//! `iamdb token [PROFILE] [flags]`: the token alone and a newline, or one JSON object.
+
 use std::path::Path;
 
 use serde_json::json;
 
-use crate::cli::{EndpointArgs, Format, TokenArgs};
-use iamdb_core::config::{self, Config, Settings};
+use iamdb_core::config::Config;
 use iamdb_core::error::Result;
 use iamdb_core::provider::{self, CacheMode};
+use iamdb_core::when;
 
-pub(crate) fn flags(e: &EndpointArgs) -> Settings {
-    Settings {
-        engine: e.engine,
-        host: e.host.clone(),
-        port: e.port,
-        user: e.user.clone(),
-        region: e.region.clone(),
-        aws_profile: e.aws_profile.clone(),
-        ..Settings::default()
-    }
-}
+use crate::cli::{Format, TokenArgs};
+use crate::output;
 
-pub fn run(config_path: Option<&Path>, args: TokenArgs) -> Result<()> {
-    let flags = flags(&args.endpoint);
-    config::check_flags(&flags)?;
-    let config = Config::load(config_path)?;
+pub fn run(config: Option<&Path>, args: TokenArgs) -> Result<()> {
+    let flags = args.settings.settings()?;
+    let config = Config::load(config)?;
     tracing::debug!(path = %config.path.display(), exists = config.exists, "config file");
     let profile = config.resolve(args.profile.as_deref(), flags)?;
     let mode = if args.no_cache {
@@ -34,19 +26,16 @@ pub fn run(config_path: Option<&Path>, args: TokenArgs) -> Result<()> {
     };
     let issued = provider::token_for(&profile, mode)?;
     match args.format {
-        Format::Text => super::print(&format!("{}\n", issued.token)),
-        Format::Json => {
-            let doc = json!({
-                "token": issued.token,
-                "expires_at": super::rfc3339(issued.expires_at),
-                "cached": issued.cached,
-                "profile": profile.name,
-                "host": profile.host,
-                "port": profile.port,
-                "user": profile.user,
-                "region": issued.region,
-            });
-            super::print(&format!("{doc}\n"))
-        }
+        Format::Text => output::print(&format!("{}\n", issued.token)),
+        Format::Json => output::json(&json!({
+            "token": issued.token,
+            "expires_at": when::rfc3339(i64::try_from(issued.expires_at).unwrap_or(i64::MAX)),
+            "cached": issued.cached,
+            "profile": profile.name,
+            "host": profile.host,
+            "port": profile.port,
+            "user": profile.user,
+            "region": issued.region,
+        })),
     }
 }

@@ -89,7 +89,7 @@ pub fn install_downloaded(pem: &[u8], url: &str, now_unix: i64) -> Result<PathBu
     write(
         &path,
         pem,
-        Some(format!("{url}\n{}\n", crate::inspect::rfc3339(now_unix))),
+        Some(format!("{url}\n{}\n", crate::when::rfc3339(now_unix))),
     )?;
     Ok(path)
 }

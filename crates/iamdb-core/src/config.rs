@@ -1,6 +1,7 @@
-//! The config file: `[defaults]` and `[profiles.NAME]` tables in TOML. Loading validates
-//! everything up front and names the file, line and column of the first problem; editing
-//! (`profile add` / `remove`) goes through toml_edit so comments and layout survive.
+//! The config file: `[defaults]` and `[profiles.NAME]` tables in TOML, their keys the settings
+//! of [`crate::settings`]. Loading validates everything up front and names the file, line and
+//! column of the first problem; editing (`profile add` / `remove`) goes through toml_edit so
+//! comments and layout survive.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -11,128 +12,22 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use crate::cache::Choice;
+use crate::engine::{self, Engine, Family};
 use crate::error::{Error, Result};
+pub use crate::settings::Settings;
+use crate::settings::{SCHEMA, Scope};
 
 pub const DEFAULT_REFRESH_MARGIN: u32 = 120;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Engine {
-    #[serde(alias = "postgresql")]
-    Postgres,
-    Mysql,
-    Mariadb,
-}
-
-impl crate::named::Named for Engine {
-    const ALL: &'static [Engine] = &[Engine::Postgres, Engine::Mysql, Engine::Mariadb];
-
-    fn name(self) -> &'static str {
-        self.as_str()
-    }
-
-    fn aliases(self) -> &'static [&'static str] {
-        match self {
-            Engine::Postgres => &["postgresql"],
-            _ => &[],
-        }
-    }
-
-    fn help(self) -> &'static str {
-        match self {
-            Engine::Postgres => "PostgreSQL (RDS, Aurora, RDS Proxy)",
-            Engine::Mysql => "MySQL (RDS, Aurora, RDS Proxy)",
-            Engine::Mariadb => "MariaDB (RDS)",
-        }
-    }
-}
-
-impl Engine {
-    pub fn default_port(self) -> u16 {
-        match self {
-            Engine::Postgres => 5432,
-            Engine::Mysql | Engine::Mariadb => 3306,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Engine::Postgres => "postgres",
-            Engine::Mysql => "mysql",
-            Engine::Mariadb => "mariadb",
-        }
-    }
-}
-
-impl fmt::Display for Engine {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One table of settings as written in the file, positions kept for error messages.
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSettings {
-    engine: Option<Engine>,
-    host: Option<Spanned<String>>,
-    port: Option<Spanned<i64>>,
-    user: Option<Spanned<String>>,
-    database: Option<Spanned<String>>,
-    region: Option<Spanned<String>>,
-    aws_profile: Option<Spanned<String>>,
-    ssl_ca: Option<Spanned<String>>,
-    connect_host: Option<Spanned<String>>,
-    connect_port: Option<Spanned<i64>>,
-    refresh_margin: Option<Spanned<i64>>,
-    cache: Option<Choice>,
-}
+/// One table as written in the file, keys and values with their positions.
+type RawTable = BTreeMap<Spanned<String>, Spanned<toml::Value>>;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFile {
-    defaults: Option<Spanned<RawSettings>>,
+    defaults: Option<Spanned<RawTable>>,
     #[serde(default)]
-    profiles: BTreeMap<Spanned<String>, RawSettings>,
-}
-
-/// Validated settings of one table (or of the command-line flags).
-#[derive(Debug, Default, Clone, PartialEq, Serialize)]
-pub struct Settings {
-    pub engine: Option<Engine>,
-    pub host: Option<String>,
-    pub port: Option<u16>,
-    pub user: Option<String>,
-    pub database: Option<String>,
-    pub region: Option<String>,
-    pub aws_profile: Option<String>,
-    pub ssl_ca: Option<PathBuf>,
-    pub connect_host: Option<String>,
-    pub connect_port: Option<u16>,
-    pub refresh_margin: Option<u32>,
-    pub cache: Option<Choice>,
-}
-
-impl Settings {
-    /// `self` where set, else `fallback`.
-    pub fn or(self, fallback: &Settings) -> Settings {
-        let fb = fallback.clone();
-        Settings {
-            engine: self.engine.or(fb.engine),
-            host: self.host.or(fb.host),
-            port: self.port.or(fb.port),
-            user: self.user.or(fb.user),
-            database: self.database.or(fb.database),
-            region: self.region.or(fb.region),
-            aws_profile: self.aws_profile.or(fb.aws_profile),
-            ssl_ca: self.ssl_ca.or(fb.ssl_ca),
-            connect_host: self.connect_host.or(fb.connect_host),
-            connect_port: self.connect_port.or(fb.connect_port),
-            refresh_margin: self.refresh_margin.or(fb.refresh_margin),
-            cache: self.cache.or(fb.cache),
-        }
-    }
+    profiles: BTreeMap<Spanned<String>, Spanned<RawTable>>,
 }
 
 /// A loaded config file.
@@ -145,8 +40,8 @@ pub struct Config {
     pub profiles: BTreeMap<String, Settings>,
 }
 
-/// A profile resolved into everything a token needs.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A profile resolved into everything a token needs: flags over the profile over `[defaults]`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Profile {
     /// None for an ad-hoc endpoint given only by flags.
     pub name: Option<String>,
@@ -154,32 +49,25 @@ pub struct Profile {
     pub host: String,
     pub port: u16,
     pub user: String,
-    pub database: Option<String>,
-    pub region: Option<String>,
-    pub aws_profile: Option<String>,
-    pub ssl_ca: Option<PathBuf>,
-    pub connect_host: Option<String>,
-    pub connect_port: Option<u16>,
     pub refresh_margin: u32,
-    pub cache: Option<Choice>,
+    /// Every setting as merged, for those that have no default (`database`, `ssl_ca`, ...).
+    pub set: Settings,
 }
 
 impl Profile {
-    /// Which kind of database this is: its engine, else what its port says (None when
-    /// neither tells).
-    pub fn is_postgres(&self) -> Option<bool> {
-        match self.engine {
-            Some(Engine::Postgres) => Some(true),
-            Some(Engine::Mysql | Engine::Mariadb) => Some(false),
-            None if self.port == 5432 => Some(true),
-            None if self.port == 3306 => Some(false),
-            None => None,
-        }
+    /// Which family the profile is (see [`engine::family`]).
+    pub fn family(&self) -> Option<Family> {
+        engine::family(self.engine, Some(self.port))
+    }
+
+    /// `name` or `-` for an ad-hoc endpoint, for messages.
+    pub fn label(&self) -> &str {
+        self.name.as_deref().unwrap_or("-")
     }
 }
 
-/// Where the config file is: `--config`/`IAMDB_CONFIG` (clap folds both into `explicit`),
-/// else `<config dir>/iamdb/config.toml`.
+/// Where the config file is: `--config` (or `IAMDB_CONFIG`, which the command line folds into
+/// it), else `<config dir>/iamdb/config.toml`. Says whether it was named.
 pub fn path(explicit: Option<&Path>) -> Result<(PathBuf, bool)> {
     match explicit {
         Some(p) => Ok((p.to_path_buf(), true)),
@@ -219,61 +107,6 @@ pub fn check_profile_name(name: &str) -> std::result::Result<(), String> {
     Ok(())
 }
 
-fn check_user(user: &str) -> std::result::Result<(), String> {
-    if user.is_empty() {
-        return Err("user is empty".into());
-    }
-    if user.len() > 256 {
-        return Err("user is longer than 256 bytes".into());
-    }
-    if user.chars().any(char::is_control) {
-        return Err(format!("user {user:?} contains a control character"));
-    }
-    Ok(())
-}
-
-/// A free-text value (database name, AWS profile name, CA file path) that iamdb copies into
-/// `.pgpass`, option files and `pg_service.conf`: one line of at most 1024 bytes, or it could
-/// add lines of its own there.
-pub fn check_text(value: &str, what: &str) -> std::result::Result<(), String> {
-    if value.trim().is_empty() {
-        return Err(format!("{what} is empty"));
-    }
-    if value.len() > 1024 {
-        return Err(format!("{what} is longer than 1024 bytes"));
-    }
-    if let Some(c) = value.chars().find(|c| c.is_control()) {
-        return Err(format!(
-            "{what} {value:?} contains the control character {c:?}"
-        ));
-    }
-    Ok(())
-}
-
-fn check_port(value: i64, what: &str) -> std::result::Result<u16, String> {
-    u16::try_from(value)
-        .ok()
-        .filter(|p| *p != 0)
-        .ok_or_else(|| format!("{what} must be between 1 and 65535, not {value}"))
-}
-
-pub fn check_refresh_margin(value: i64) -> std::result::Result<u32, String> {
-    u32::try_from(value)
-        .ok()
-        .filter(|m| u64::from(*m) < crate::token::TOKEN_LIFETIME.as_secs())
-        .ok_or_else(|| format!("refresh_margin must be between 0 and 899 seconds, not {value}"))
-}
-
-fn check_region(region: &str) -> std::result::Result<(), String> {
-    if crate::endpoint::is_region_name(region) {
-        Ok(())
-    } else {
-        Err(format!(
-            "region {region:?} is not an AWS region name (like \"eu-west-1\")"
-        ))
-    }
-}
-
 /// Line and column (both from 1) of a byte offset.
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
@@ -293,6 +126,43 @@ impl Located<'_> {
         let (line, col) = line_col(self.text, span.start);
         Error::config(format!("{}:{line}:{col}: {message}", self.path.display()))
     }
+}
+
+/// The nearest of `names` to `name` (a typo of one or two letters, or a prefix).
+pub fn nearest<'a>(name: &str, names: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    names
+        .into_iter()
+        .map(|n| (strsim::levenshtein(name, n), n))
+        .filter(|(d, n)| *d <= 2.max(name.len() / 4) || n.starts_with(name) || name.starts_with(n))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, n)| n)
+}
+
+/// The settings of one table of the file, every value checked.
+fn settings(at: &Located<'_>, base: &Path, table: RawTable, defaults: bool) -> Result<Settings> {
+    let mut settings = Settings::default();
+    for (key, value) in table {
+        let span = key.span();
+        let key = key.into_inner();
+        let def = SCHEMA.iter().find(|d| d.key == key);
+        if defaults && def.is_some_and(|d| d.scope == Scope::Profile) {
+            return Err(at.error(
+                span,
+                format!("`{key}` belongs in a [profiles.NAME] table, not in [defaults]"),
+            ));
+        }
+        match settings.set_toml(&key, value.get_ref(), base) {
+            Some(result) => result.map_err(|m| at.error(value.span(), m))?,
+            None => {
+                let mut message = format!("unknown field `{key}`");
+                if let Some(near) = nearest(&key, SCHEMA.iter().map(|d| d.key)) {
+                    message.push_str(&format!(", did you mean `{near}`?"));
+                }
+                return Err(at.error(span, message));
+            }
+        }
+    }
+    Ok(settings)
 }
 
 impl Config {
@@ -332,31 +202,16 @@ impl Config {
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
         let defaults = match raw.defaults {
-            Some(table) => {
-                let span = table.span();
-                let settings = table.into_inner();
-                for (set, key) in [
-                    (settings.host.is_some(), "host"),
-                    (settings.connect_host.is_some(), "connect_host"),
-                    (settings.connect_port.is_some(), "connect_port"),
-                ] {
-                    if set {
-                        return Err(at.error(
-                            span,
-                            format!(
-                                "`{key}` belongs in a [profiles.NAME] table, not in [defaults]"
-                            ),
-                        ));
-                    }
-                }
-                validate(&at, base, settings)?
-            }
+            Some(table) => settings(&at, base, table.into_inner(), true)?,
             None => Settings::default(),
         };
         let mut profiles = BTreeMap::new();
-        for (name, settings) in raw.profiles {
+        for (name, table) in raw.profiles {
             check_profile_name(name.get_ref()).map_err(|m| at.error(name.span(), m))?;
-            profiles.insert(name.into_inner(), validate(&at, base, settings)?);
+            profiles.insert(
+                name.into_inner(),
+                settings(&at, base, table.into_inner(), false)?,
+            );
         }
         Ok(Config {
             path,
@@ -366,7 +221,7 @@ impl Config {
         })
     }
 
-    /// The named profile with defaults applied, or an error naming the nearest profile.
+    /// The named profile's own settings, or an error naming the nearest profile.
     pub fn profile(&self, name: &str) -> Result<&Settings> {
         self.profiles
             .get(name)
@@ -380,7 +235,7 @@ impl Config {
             format!("{} (which does not exist)", self.path.display())
         };
         let err = Error::config(format!("no profile named '{name}' in {source}"));
-        match nearest(name, self.profiles.keys()) {
+        match nearest(name, self.profiles.keys().map(String::as_str)) {
             Some(near) => err.hint(format!(
                 "did you mean '{near}'? (`iamdb profile list` shows them all)"
             )),
@@ -394,6 +249,20 @@ impl Config {
         }
     }
 
+    /// A profile's settings with `[defaults]` applied, whether or not it resolves.
+    pub fn merged(&self, name: &str) -> Option<Settings> {
+        self.profiles
+            .get(name)
+            .map(|s| s.clone().or(&self.defaults))
+    }
+
+    /// Which family a profile is, from its (merged) engine and port; None for an unknown
+    /// profile or one that says neither.
+    pub fn family_of(&self, name: &str) -> Option<Family> {
+        let s = self.merged(name)?;
+        engine::family(s.engine, s.port)
+    }
+
     /// Resolves the settings for a command: flags over the profile over `[defaults]`.
     pub fn resolve(&self, name: Option<&str>, flags: Settings) -> Result<Profile> {
         let profile_settings = match name {
@@ -401,13 +270,11 @@ impl Config {
             None => Settings::default(),
         };
         let merged = flags.or(&profile_settings).or(&self.defaults);
-        let whose = match name {
-            Some(n) => format!("profile '{n}' sets no {{}}"),
-            None => "no {} given".to_string(),
+        let whose = |key: &str| match name {
+            Some(n) => format!("profile '{n}' sets no {key}"),
+            None => format!("no {key} given"),
         };
-        let missing = |key: &str, flag: &str| {
-            Error::usage(format!("{}: give {flag}", whose.replace("{}", key)))
-        };
+        let missing = |key: &str, flag: &str| Error::usage(format!("{}: give {flag}", whose(key)));
         let host = merged
             .host
             .clone()
@@ -427,14 +294,8 @@ impl Config {
             host,
             port,
             user,
-            database: merged.database,
-            region: merged.region,
-            aws_profile: merged.aws_profile,
-            ssl_ca: merged.ssl_ca,
-            connect_host: merged.connect_host,
-            connect_port: merged.connect_port,
             refresh_margin: merged.refresh_margin.unwrap_or(DEFAULT_REFRESH_MARGIN),
-            cache: merged.cache,
+            set: merged,
         })
     }
 }
@@ -455,7 +316,6 @@ pub fn read_config(path: &Path) -> io::Result<Vec<u8>> {
             meta.len()
         )));
     }
-    #[cfg(unix)]
     if let Some(why) = crate::fsutil::untrusted(&meta) {
         return Err(io::Error::new(io::ErrorKind::PermissionDenied, why));
     }
@@ -470,8 +330,7 @@ pub fn read_config(path: &Path) -> io::Result<Vec<u8>> {
 }
 
 pub fn read_error(path: &Path, e: &io::Error) -> Error {
-    #[cfg(unix)]
-    if e.raw_os_error() == Some(libc::ELOOP) {
+    if crate::fsutil::is_link_loop(e) {
         return Error::config(format!(
             "cannot read config file {}: its symbolic links form a loop",
             path.display()
@@ -492,134 +351,6 @@ pub fn read_error(path: &Path, e: &io::Error) -> Error {
         ));
     }
     err
-}
-
-fn validate(at: &Located<'_>, base: &Path, raw: RawSettings) -> Result<Settings> {
-    let text = |v: Option<Spanned<String>>, key: &str| -> Result<Option<String>> {
-        match v {
-            Some(s) => {
-                check_text(s.get_ref(), key).map_err(|m| at.error(s.span(), m))?;
-                Ok(Some(s.into_inner()))
-            }
-            None => Ok(None),
-        }
-    };
-    let host_checked = |v: Option<Spanned<String>>, key: &str| -> Result<Option<String>> {
-        match v {
-            Some(s) => {
-                crate::endpoint::check_host(s.get_ref())
-                    .map_err(|m| at.error(s.span(), format!("{key}: {m}")))?;
-                Ok(Some(s.into_inner()))
-            }
-            None => Ok(None),
-        }
-    };
-    let port = |v: Option<Spanned<i64>>, key: &str| -> Result<Option<u16>> {
-        v.map(|p| check_port(*p.get_ref(), key).map_err(|m| at.error(p.span(), m)))
-            .transpose()
-    };
-    if let Some(u) = &raw.user {
-        check_user(u.get_ref()).map_err(|m| at.error(u.span(), m))?;
-    }
-    if let Some(r) = &raw.region {
-        check_region(r.get_ref()).map_err(|m| at.error(r.span(), m))?;
-    }
-    Ok(Settings {
-        engine: raw.engine,
-        host: host_checked(raw.host, "host")?,
-        port: port(raw.port, "port")?,
-        user: raw.user.map(Spanned::into_inner),
-        database: text(raw.database, "database")?,
-        region: raw.region.map(Spanned::into_inner),
-        aws_profile: text(raw.aws_profile, "aws_profile")?,
-        ssl_ca: text(raw.ssl_ca, "ssl_ca")?.map(|p| expand_path(base, &p)),
-        connect_host: host_checked(raw.connect_host, "connect_host")?,
-        connect_port: port(raw.connect_port, "connect_port")?,
-        refresh_margin: raw
-            .refresh_margin
-            .map(|m| check_refresh_margin(*m.get_ref()).map_err(|e| at.error(m.span(), e)))
-            .transpose()?,
-        cache: raw.cache,
-    })
-}
-
-/// `~/x` is under the home directory; a relative path is relative to the config file.
-fn expand_path(base: &Path, p: &str) -> PathBuf {
-    if let Some(rest) = p.strip_prefix("~/")
-        && let Some(home) = dirs::home_dir()
-    {
-        return home.join(rest);
-    }
-    base.join(p)
-}
-
-/// Flags validated the way the file is, for errors that name the flag.
-pub fn check_flags(flags: &Settings) -> Result<()> {
-    if let Some(h) = &flags.host {
-        crate::endpoint::check_host(h).map_err(|m| Error::usage(format!("--host: {m}")))?;
-    }
-    if let Some(h) = &flags.connect_host {
-        crate::endpoint::check_host(h).map_err(|m| Error::usage(format!("--connect-host: {m}")))?;
-    }
-    if let Some(u) = &flags.user {
-        check_user(u).map_err(|m| Error::usage(format!("--user: {m}")))?;
-    }
-    if let Some(r) = &flags.region {
-        check_region(r).map_err(|m| Error::usage(format!("--region: {m}")))?;
-    }
-    if flags.port == Some(0) {
-        return Err(Error::usage("--port must be between 1 and 65535, not 0"));
-    }
-    if flags.connect_port == Some(0) {
-        return Err(Error::usage(
-            "--connect-port must be between 1 and 65535, not 0",
-        ));
-    }
-    if let Some(a) = &flags.aws_profile {
-        check_text(a, "--aws-profile").map_err(Error::usage)?;
-    }
-    if let Some(d) = &flags.database {
-        check_text(d, "--database").map_err(Error::usage)?;
-    }
-    if let Some(c) = &flags.ssl_ca {
-        let c = c.to_str().ok_or_else(|| {
-            Error::usage(format!("--ssl-ca {} is not UTF-8", c.to_string_lossy()))
-        })?;
-        check_text(c, "--ssl-ca").map_err(Error::usage)?;
-    }
-    if let Some(m) = flags.refresh_margin {
-        check_refresh_margin(i64::from(m))
-            .map_err(|e| Error::usage(format!("--{}", e.replace('_', "-"))))?;
-    }
-    Ok(())
-}
-
-/// The profile name closest to `name` (edit distance at most 2, or a prefix).
-fn nearest<'a>(name: &str, names: impl Iterator<Item = &'a String>) -> Option<&'a str> {
-    names
-        .map(|n| (distance(name, n), n))
-        .filter(|(d, n)| {
-            *d <= 2.max(name.len() / 4) || n.starts_with(name) || name.starts_with(n.as_str())
-        })
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, n)| n.as_str())
-}
-
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur.push(
-                (prev[j] + usize::from(ca != *cb))
-                    .min(prev[j + 1] + 1)
-                    .min(cur[j] + 1),
-            );
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 /// Adds `[profiles.NAME]` to the config text, keeping every other byte where it was.
@@ -644,44 +375,8 @@ pub fn add_profile(
         return Err(format!("profile '{name}' already exists"));
     }
     let mut table = toml_edit::Table::new();
-    let mut put = |key: &str, value: toml_edit::Value| {
+    for (key, value) in settings.toml_entries() {
         table.insert(key, toml_edit::Item::Value(value));
-    };
-    if let Some(e) = settings.engine {
-        put("engine", e.as_str().into());
-    }
-    if let Some(v) = &settings.host {
-        put("host", v.as_str().into());
-    }
-    if let Some(v) = settings.port {
-        put("port", i64::from(v).into());
-    }
-    if let Some(v) = &settings.user {
-        put("user", v.as_str().into());
-    }
-    if let Some(v) = &settings.database {
-        put("database", v.as_str().into());
-    }
-    if let Some(v) = &settings.region {
-        put("region", v.as_str().into());
-    }
-    if let Some(v) = &settings.aws_profile {
-        put("aws_profile", v.as_str().into());
-    }
-    if let Some(v) = &settings.ssl_ca {
-        put("ssl_ca", v.to_string_lossy().as_ref().into());
-    }
-    if let Some(v) = &settings.connect_host {
-        put("connect_host", v.as_str().into());
-    }
-    if let Some(v) = settings.connect_port {
-        put("connect_port", i64::from(v).into());
-    }
-    if let Some(v) = settings.refresh_margin {
-        put("refresh_margin", i64::from(v).into());
-    }
-    if let Some(v) = settings.cache {
-        put("cache", v.as_str().into());
     }
     if !text.trim().is_empty() {
         table.decor_mut().set_prefix("\n");
@@ -705,9 +400,44 @@ pub fn remove_profile(text: &str, name: &str) -> std::result::Result<String, Str
     }
 }
 
+/// A profile as `profile show` prints it: each setting (defaults applied) with its value, or
+/// what it means when unset.
+pub fn describe(p: &Profile) -> Vec<(&'static str, String)> {
+    let mut set = p.set.clone();
+    set.port = Some(p.port);
+    set.refresh_margin = Some(p.refresh_margin);
+    set.shown()
+        .into_iter()
+        .zip(SCHEMA)
+        .map(|((key, value), def)| (key, value.unwrap_or_else(|| format!("- ({})", def.unset))))
+        .collect()
+}
+
+/// A profile as `profile show --format json` and `profile list --format json` give it.
+#[derive(Debug, Serialize)]
+pub struct ProfileDoc<'a> {
+    pub name: Option<&'a str>,
+    #[serde(flatten)]
+    pub settings: Settings,
+}
+
+impl Profile {
+    /// Every setting with defaults applied (port and refresh margin resolved).
+    pub fn doc(&self) -> ProfileDoc<'_> {
+        let mut settings = self.set.clone();
+        settings.port = Some(self.port);
+        settings.refresh_margin = Some(self.refresh_margin);
+        ProfileDoc {
+            name: self.name.as_deref(),
+            settings,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cache::Choice;
 
     fn parse(text: &str) -> Result<Config> {
         Config::parse(PathBuf::from("/cfg/config.toml"), text)
@@ -742,10 +472,10 @@ connect_port = 13306
         .unwrap();
         let p = cfg.resolve(Some("prod"), Settings::default()).unwrap();
         assert_eq!(p.port, 5432);
-        assert_eq!(p.aws_profile.as_deref(), Some("ops"));
+        assert_eq!(p.set.aws_profile.as_deref(), Some("ops"));
         assert_eq!(p.refresh_margin, 60);
-        assert_eq!(p.ssl_ca, Some(PathBuf::from("/cfg/ca.pem")));
-        assert_eq!(p.cache, Some(Choice::Keyutils));
+        assert_eq!(p.set.ssl_ca, Some(PathBuf::from("/cfg/ca.pem")));
+        assert_eq!(p.set.cache, Some(Choice::Keyutils));
         let p = cfg
             .resolve(
                 Some("legacy"),
@@ -756,7 +486,7 @@ connect_port = 13306
             )
             .unwrap();
         assert_eq!(
-            (p.port, p.user.as_str(), p.connect_port),
+            (p.port, p.user.as_str(), p.set.connect_port),
             (3307, "other", Some(13306))
         );
     }
@@ -766,7 +496,7 @@ connect_port = 13306
         let cases = [
             (
                 "[profiles.a]\nhots = \"x\"\n",
-                "/cfg/config.toml:2:1: unknown field `hots`",
+                "/cfg/config.toml:2:1: unknown field `hots`, did you mean `host`?",
             ),
             (
                 "[profiles.a]\nhost = \"x\"\nport = 0\n",
@@ -778,11 +508,11 @@ connect_port = 13306
             ),
             (
                 "[profiles.a]\nport = \"x\"\n",
-                "/cfg/config.toml:2:8: invalid type: string \"x\", expected i64",
+                "/cfg/config.toml:2:8: port must be a whole number, not a string",
             ),
             (
                 "[profiles.a]\nhost = \"\"\n",
-                "/cfg/config.toml:2:8: host: the host is empty",
+                "/cfg/config.toml:2:8: host is empty",
             ),
             (
                 "[profiles.a]\nuser = \"\"\n",
@@ -790,7 +520,7 @@ connect_port = 13306
             ),
             (
                 "[profiles.a]\nengine = \"oracle\"\n",
-                "/cfg/config.toml:2:10: unknown variant `oracle`",
+                "/cfg/config.toml:2:10: engine \"oracle\" is not one of postgres, mysql or mariadb",
             ),
             (
                 "[profiles.a]\nregion = \"Ireland\"\n",
@@ -806,7 +536,7 @@ connect_port = 13306
             ),
             (
                 "[defaults]\nhost = \"x\"\n",
-                "`host` belongs in a [profiles.NAME] table",
+                "/cfg/config.toml:2:1: `host` belongs in a [profiles.NAME] table",
             ),
             ("[profiles.a\n", "/cfg/config.toml:1:"),
             (
@@ -815,7 +545,7 @@ connect_port = 13306
             ),
             (
                 "[profiles.a]\ncache = \"disk\"\n",
-                "/cfg/config.toml:2:9: unknown variant `disk`",
+                "/cfg/config.toml:2:9: cache \"disk\" is not one of auto, keyutils, secret-service, file or none",
             ),
         ];
         for (text, want) in cases {
@@ -865,6 +595,18 @@ connect_port = 13306
         );
         let err = cfg.resolve(None, Settings::default()).unwrap_err();
         assert_eq!(err.message(), "no host given: give --host");
+    }
+
+    #[test]
+    fn a_port_alone_says_the_family() {
+        let cfg = parse(
+            "[profiles.legacy]\nhost = \"h\"\nuser = \"u\"\nport = 5432\n[profiles.odd]\nhost = \"h\"\nport = 6000\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.family_of("legacy"), Some(Family::Postgres));
+        assert_eq!(cfg.family_of("odd"), None);
+        let p = cfg.resolve(Some("legacy"), Settings::default()).unwrap();
+        assert_eq!(p.family(), Some(Family::Postgres));
     }
 
     #[test]

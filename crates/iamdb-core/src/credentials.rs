@@ -15,8 +15,6 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use aws_credential_types::Credentials;
-
 use crate::error::{Error, Result};
 use crate::protocol::CredentialsDoc;
 
@@ -45,16 +43,10 @@ const IDENTITY_ENV: &[&str] = &[
     "AWS_DEFAULT_REGION",
 ];
 
-/// An upper bound on resolving credentials (STS, SSO, a credential_process...);
-/// `IAMDB_CREDENTIALS_TIMEOUT` (seconds, 1 to 3600) changes it.
-const RESOLVE_TIMEOUT: Duration = Duration::from_secs(30);
-
+/// The upper bound on resolving credentials (STS, SSO, a credential_process...):
+/// `IAMDB_CREDENTIALS_TIMEOUT`, 30 s by default.
 pub fn resolve_timeout() -> Duration {
-    std::env::var("IAMDB_CREDENTIALS_TIMEOUT")
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .filter(|s| (1..=3600).contains(s))
-        .map_or(RESOLVE_TIMEOUT, Duration::from_secs)
+    crate::env::get().credentials_timeout
 }
 
 pub(crate) fn env(name: &str) -> Option<String> {
@@ -93,28 +85,66 @@ pub fn identity_material(aws_profile: Option<&str>) -> Vec<Vec<u8>> {
     parts
 }
 
-#[cfg(unix)]
 fn file_stamp(path: &std::path::Path) -> Vec<u8> {
-    use std::os::unix::fs::MetadataExt;
     match std::fs::metadata(path) {
-        Ok(m) => format!(
-            "{}:{}:{}:{}.{}",
-            m.dev(),
-            m.ino(),
-            m.size(),
-            m.mtime(),
-            m.mtime_nsec()
-        )
-        .into_bytes(),
+        Ok(m) => {
+            let (dev, ino, size, mtime, mtime_nsec, _, _) = crate::sys::stamp(&m);
+            format!("{dev}:{ino}:{size}:{mtime}.{mtime_nsec}").into_bytes()
+        }
         Err(_) => b"-".to_vec(),
     }
 }
 
-#[cfg(not(unix))]
-fn file_stamp(path: &std::path::Path) -> Vec<u8> {
-    match std::fs::metadata(path).and_then(|m| Ok((m.len(), m.modified()?))) {
-        Ok((len, mtime)) => format!("{len}:{mtime:?}").into_bytes(),
-        Err(_) => b"-".to_vec(),
+/// AWS credentials: an access key id, its secret, the session token of temporary credentials,
+/// and when they expire. The secret and the session token are wiped from memory when dropped,
+/// and never shown by `Debug`.
+#[derive(Clone)]
+pub struct Credentials {
+    access_key_id: String,
+    secret_access_key: zeroize::Zeroizing<String>,
+    session_token: Option<zeroize::Zeroizing<String>>,
+    expiry: Option<SystemTime>,
+}
+
+impl Credentials {
+    pub fn new(
+        access_key_id: impl Into<String>,
+        secret_access_key: impl Into<String>,
+        session_token: Option<String>,
+        expiry: Option<SystemTime>,
+    ) -> Credentials {
+        Credentials {
+            access_key_id: access_key_id.into(),
+            secret_access_key: zeroize::Zeroizing::new(secret_access_key.into()),
+            session_token: session_token.map(zeroize::Zeroizing::new),
+            expiry,
+        }
+    }
+
+    pub fn access_key_id(&self) -> &str {
+        &self.access_key_id
+    }
+
+    pub fn secret_access_key(&self) -> &str {
+        &self.secret_access_key
+    }
+
+    pub fn session_token(&self) -> Option<&str> {
+        self.session_token.as_deref().map(String::as_str)
+    }
+
+    pub fn expiry(&self) -> Option<SystemTime> {
+        self.expiry
+    }
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("session_token", &self.session_token.is_some())
+            .field("expiry", &self.expiry)
+            .finish_non_exhaustive()
     }
 }
 
@@ -153,20 +183,16 @@ fn from_env(aws_profile: Option<&str>) -> Result<Option<Resolved>> {
     };
     let session = env("AWS_SESSION_TOKEN").or_else(|| env("AWS_SECURITY_TOKEN"));
     let expiry = match env("AWS_CREDENTIAL_EXPIRATION") {
-        Some(text) => Some(
-            time::OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339)
-                .map(SystemTime::from)
-                .map_err(|_| {
-                    Error::credentials(format!(
-                        "AWS_CREDENTIAL_EXPIRATION={text:?} is not an RFC 3339 time"
-                    ))
-                    .hint("use a time like 2026-01-31T12:00:00Z, or unset it")
-                })?,
-        ),
+        Some(text) => Some(crate::when::parse_rfc3339(&text).ok_or_else(|| {
+            Error::credentials(format!(
+                "AWS_CREDENTIAL_EXPIRATION={text:?} is not an RFC 3339 time"
+            ))
+            .hint("use a time like 2026-01-31T12:00:00Z, or unset it")
+        })?),
         None => None,
     };
     Ok(Some(Resolved {
-        credentials: Credentials::new(id, secret, session, expiry, "Environment"),
+        credentials: Credentials::new(id, secret, session, expiry),
         source: "environment variables".into(),
     }))
 }
@@ -206,7 +232,9 @@ pub fn to_doc(resolved: &Resolved, region: Option<&Region>) -> CredentialsDoc {
         access_key_id: c.access_key_id().to_string(),
         secret_access_key: c.secret_access_key().to_string(),
         session_token: c.session_token().map(String::from),
-        expiration: c.expiry().map(rfc3339),
+        expiration: c
+            .expiry()
+            .map(|t| crate::when::rfc3339(crate::when::unix(t))),
         source: resolved.source.clone(),
         region: region.map(|r| r.name.clone()),
         region_source: region.map(|r| r.source.clone()),
@@ -221,7 +249,6 @@ fn from_doc(doc: &CredentialsDoc) -> Result<(Resolved, Option<Region>)> {
         doc.secret_access_key.clone(),
         doc.session_token.clone(),
         expiry,
-        "iamdb-credentials",
     );
     let region = doc.region.clone().map(|name| Region {
         name,
@@ -236,20 +263,12 @@ fn from_doc(doc: &CredentialsDoc) -> Result<(Resolved, Option<Region>)> {
     ))
 }
 
-pub fn rfc3339(t: SystemTime) -> String {
-    time::OffsetDateTime::from(t)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
-
 fn parse_rfc3339(text: &str) -> Result<SystemTime> {
-    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        .map(SystemTime::from)
-        .map_err(|_| {
-            Error::internal(format!(
-                "iamdb-credentials gave an expiration that is not RFC 3339: {text:?}"
-            ))
-        })
+    crate::when::parse_rfc3339(text).ok_or_else(|| {
+        Error::internal(format!(
+            "iamdb-credentials gave an expiration that is not RFC 3339: {text:?}"
+        ))
+    })
 }
 
 /// Fails when the credentials have already expired: signing works offline, so expired
@@ -258,9 +277,7 @@ pub fn check_not_expired(resolved: &Resolved, now: SystemTime) -> Result<()> {
     if let Some(expiry) = resolved.credentials.expiry()
         && expiry <= now
     {
-        let when = time::OffsetDateTime::from(expiry)
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
+        let when = crate::when::rfc3339(crate::when::unix(expiry));
         return Err(Error::credentials(format!(
             "the AWS credentials from {} expired at {when}",
             resolved.source

@@ -46,18 +46,16 @@ pub fn edit_file(
     for round in 0..50 {
         let (text, read) = read_for_edit(&target, private.is_some())?;
         let new_text = edit(&text)?;
-        #[cfg(unix)]
         if let Some(mode) = private
             && round == 0
             && let Ok(meta) = std::fs::metadata(&target)
         {
-            use std::os::unix::fs::PermissionsExt;
-            let have = meta.permissions().mode() & 0o777;
+            let have = crate::sys::mode(&meta) & 0o777;
             if have & !mode != 0 {
-                eprintln!(
-                    "iamdb: warning: {} was readable by others (mode {have:o}); it is {mode:04o} now (libpq ignores a looser file)",
+                crate::diag::warn(format!(
+                    "{} was readable by others (mode {have:o}); it is {mode:04o} now (libpq ignores a looser file)",
                     target.display()
-                );
+                ));
             }
         }
         let written = fsutil::replace_if_unchanged(&target, new_text.as_bytes(), private, &read)
@@ -93,21 +91,15 @@ fn read_for_edit(target: &Path, secret: bool) -> Result<(String, fsutil::Fingerp
         }
         Err(e) => return Err(cannot(e)),
     };
-    #[cfg(unix)]
-    if secret {
-        use std::os::unix::fs::MetadataExt;
-        let uid = fsutil::euid();
-        if meta.uid() != uid {
-            return Err(Error::config(format!(
-                "{} belongs to {}, not to this user ({}); iamdb will not write a token into it",
-                target.display(),
-                fsutil::user_label(meta.uid()),
-                fsutil::user_label(uid)
-            )));
-        }
+    let uid = fsutil::euid();
+    if secret && let Some(owner) = crate::sys::owner(&meta).filter(|o| *o != uid) {
+        return Err(Error::config(format!(
+            "{} belongs to {}, not to this user ({}); iamdb will not write a token into it",
+            target.display(),
+            fsutil::user_label(owner),
+            fsutil::user_label(uid)
+        )));
     }
-    #[cfg(not(unix))]
-    let _ = secret;
     if meta.len() > MAX_EDITED_BYTES {
         return Err(Error::config(format!(
             "{} is {} bytes; iamdb leaves files over 16 MiB alone",
@@ -144,4 +136,27 @@ pub fn replace_file(path: &Path, contents: &[u8], mode: u32, what: &str) -> Resu
     }
     let _lock = fsutil::edit_lock(path).map_err(fail)?;
     fsutil::write_atomic(path, contents, mode).map_err(fail)
+}
+
+/// Edits the config file: under iamdb's lock for it, read with the config file's own checks
+/// (a regular file nobody else can change), written atomically (0644 when new), never under
+/// another user's home. An empty text when the file does not exist yet.
+pub fn edit_config(path: &Path, change: impl FnOnce(&str) -> Result<String>) -> Result<()> {
+    let unsafe_place = |e: std::io::Error| Error::config(e.to_string());
+    fsutil::check_home_owner(path).map_err(unsafe_place)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fsutil::create_dirs(dir)
+            .map_err(|e| Error::config(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let _lock = fsutil::edit_lock(path)
+        .map_err(|e| Error::config(format!("cannot lock {}: {e}", path.display())))?;
+    let text = match crate::config::read_config(path) {
+        Ok(bytes) => String::from_utf8(bytes)
+            .map_err(|_| Error::config(format!("{}: not UTF-8 text", path.display())))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(crate::config::read_error(path, &e)),
+    };
+    let new_text = change(&text)?;
+    fsutil::write_atomic(path, new_text.as_bytes(), 0o644)
+        .map_err(|e| Error::config(format!("cannot write {}: {e}", path.display())))
 }

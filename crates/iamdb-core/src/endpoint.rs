@@ -44,16 +44,17 @@ pub fn is_region_name(s: &str) -> bool {
         && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
 }
 
-/// A host name iamdb will sign for: a DNS name or IPv4 address. Anything else (spaces, '/',
+/// A host name iamdb will sign for: a DNS name or IPv4 address (the message says what is
+/// wrong with it, the caller names the setting). Anything else (spaces, '/',
 /// ':', '@', control characters, IPv6 literals) would make a token no server accepts, or inject
 /// text into the files the token is written to.
 pub fn check_host(host: &str) -> Result<(), String> {
     if host.is_empty() {
-        return Err("the host is empty".into());
+        return Err("is empty".into());
     }
     if host.len() > 253 {
         return Err(format!(
-            "the host is {} characters long; DNS names have at most 253",
+            "is {} characters long; DNS names have at most 253",
             host.len()
         ));
     }
@@ -62,7 +63,7 @@ pub fn check_host(host: &str) -> Result<(), String> {
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')))
     {
         return Err(format!(
-            "the host contains {c:?}; only letters, digits, '-', '_' and '.' belong in a host name"
+            "contains {c:?}; only letters, digits, '-', '_' and '.' belong in a host name"
         ));
     }
     Ok(())

@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-#[cfg(unix)]
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use crate::sys;
 
 /// The file a write to `path` must replace: the target when `path` is a symlink, so that a
 /// dotfile linked from a dotfiles repository stays a link.
@@ -33,24 +32,8 @@ pub fn write_atomic(path: &Path, contents: &[u8], new_mode: u32) -> io::Result<(
 pub struct Fingerprint(Option<(u64, u64, u64, i64, i64, i64, i64)>);
 
 impl Fingerprint {
-    #[cfg(unix)]
     pub fn of(meta: Option<&fs::Metadata>) -> Fingerprint {
-        Fingerprint(meta.map(|m| {
-            (
-                m.dev(),
-                m.ino(),
-                m.len(),
-                m.mtime(),
-                m.mtime_nsec(),
-                m.ctime(),
-                m.ctime_nsec(),
-            )
-        }))
-    }
-
-    #[cfg(not(unix))]
-    pub fn of(meta: Option<&fs::Metadata>) -> Fingerprint {
-        Fingerprint(meta.map(|m| (0, 0, m.len(), 0, 0, 0, 0)))
+        Fingerprint(meta.map(sys::stamp))
     }
 
     /// The fingerprint of `path` now.
@@ -156,7 +139,7 @@ fn remove_stale_temps(dir: &Path, name: &str) {
         let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
             continue;
         };
-        if !process_alive(pid) {
+        if !sys::process_alive(pid) {
             let path = entry.path();
             match entry.file_type() {
                 Ok(t) if t.is_dir() => {
@@ -170,70 +153,7 @@ fn remove_stale_temps(dir: &Path, name: &str) {
     }
 }
 
-#[cfg(unix)]
-fn process_alive(pid: u32) -> bool {
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
-        return false;
-    };
-    // SAFETY: signal 0 only checks that the process exists; nothing is sent.
-    let r = unsafe { libc::kill(pid, 0) };
-    r == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
-}
-
-#[cfg(not(unix))]
-fn process_alive(_pid: u32) -> bool {
-    true
-}
-
-/// Holds back the signals that would end iamdb (SIGINT, SIGTERM, SIGHUP, SIGQUIT) while a
-/// temporary file exists; they are delivered when this is dropped.
-pub struct SignalsHeld {
-    #[cfg(unix)]
-    old: Option<libc::sigset_t>,
-}
-
-impl SignalsHeld {
-    #[cfg(unix)]
-    pub fn new() -> SignalsHeld {
-        // SAFETY: the sets are initialised by sigemptyset before use, and pthread_sigmask only
-        // changes this thread's mask (iamdb writes files from its main thread).
-        unsafe {
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            let mut old: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
-                libc::sigaddset(&mut set, sig);
-            }
-            let ok = libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old) == 0;
-            SignalsHeld {
-                old: ok.then_some(old),
-            }
-        }
-    }
-
-    #[cfg(not(unix))]
-    pub fn new() -> SignalsHeld {
-        SignalsHeld {}
-    }
-}
-
-impl Default for SignalsHeld {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Drop for SignalsHeld {
-    fn drop(&mut self) {
-        #[cfg(unix)]
-        if let Some(old) = self.old.take() {
-            // SAFETY: restores the mask saved in new(); a held signal is delivered now.
-            unsafe {
-                libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
-            }
-        }
-    }
-}
+pub use sys::SignalsHeld;
 
 /// A temporary file for `name`, created exclusively with `mode`, inside a directory of its own
 /// that only this user can enter (0700), made next to the file it will replace: the rename out
@@ -249,8 +169,7 @@ fn create_temp(dir: &Path, name: &str, mode: u32) -> io::Result<(PathBuf, PathBu
     for attempt in 0..100u32 {
         let tmp_dir = dir.join(format!("{prefix}{pid}-{nanos:x}-{attempt}.tmp"));
         let mut builder = fs::DirBuilder::new();
-        #[cfg(unix)]
-        builder.mode(0o700);
+        sys::dir_mode(&mut builder, 0o700);
         match builder.create(&tmp_dir) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
@@ -258,16 +177,13 @@ fn create_temp(dir: &Path, name: &str, mode: u32) -> io::Result<(PathBuf, PathBu
         }
         let opened = (|| {
             // The umask may have narrowed the modes; set them exactly.
-            #[cfg(unix)]
-            fs::set_permissions(&tmp_dir, fs::Permissions::from_mode(0o700))?;
+            sys::set_mode(&tmp_dir, 0o700)?;
             let path = tmp_dir.join(name);
             let mut options = OpenOptions::new();
             options.write(true).create_new(true);
-            #[cfg(unix)]
-            options.mode(mode);
+            sys::file_mode(&mut options, mode);
             let file = options.open(&path)?;
-            #[cfg(unix)]
-            file.set_permissions(fs::Permissions::from_mode(mode))?;
+            sys::set_mode(&path, mode)?;
             Ok((path, file))
         })();
         return match opened {
@@ -284,22 +200,16 @@ fn create_temp(dir: &Path, name: &str, mode: u32) -> io::Result<(PathBuf, PathBu
     ))
 }
 
-#[cfg(unix)]
 fn permissions_mode(meta: &fs::Metadata) -> u32 {
-    meta.permissions().mode() & 0o7777
-}
-
-#[cfg(not(unix))]
-fn permissions_mode(_meta: &fs::Metadata) -> u32 {
-    0o600
+    sys::mode(meta)
 }
 
 /// This process's effective user id.
-#[cfg(unix)]
 pub fn euid() -> u32 {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
+    sys::euid()
 }
+
+pub use sys::user_label;
 
 /// An io::Error whose message is the whole story (what, why, and the fix).
 fn refused(message: String) -> io::Error {
@@ -316,8 +226,7 @@ pub fn create_dirs(dir: &Path) -> io::Result<()> {
     check_home_owner(dir)?;
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
-    #[cfg(unix)]
-    builder.mode(0o700);
+    sys::dir_mode(&mut builder, 0o700);
     builder.create(dir)
 }
 
@@ -327,8 +236,7 @@ pub fn create_dirs(dir: &Path) -> io::Result<()> {
 pub fn open_regular(path: &Path) -> io::Result<(File, fs::Metadata)> {
     let mut options = OpenOptions::new();
     options.read(true);
-    #[cfg(unix)]
-    options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    sys::nonblocking(&mut options);
     let file = options.open(path)?;
     let meta = file.metadata()?;
     if meta.is_dir() {
@@ -340,18 +248,7 @@ pub fn open_regular(path: &Path) -> io::Result<(File, fs::Metadata)> {
             file_kind(&meta)
         )));
     }
-    #[cfg(unix)]
-    {
-        use std::os::fd::AsRawFd;
-        // SAFETY: fcntl on a descriptor owned by `file`; only O_NONBLOCK is cleared.
-        unsafe {
-            let fd = file.as_raw_fd();
-            let flags = libc::fcntl(fd, libc::F_GETFL);
-            if flags >= 0 {
-                libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
-            }
-        }
-    }
+    sys::blocking(&file);
     Ok((file, meta))
 }
 
@@ -380,23 +277,16 @@ pub fn read_text(path: &Path, max: u64) -> io::Result<Option<String>> {
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "it is not UTF-8 text"))
 }
 
+/// Whether an open failed on a loop of symbolic links.
+pub fn is_link_loop(e: &io::Error) -> bool {
+    sys::is_link_error(e)
+}
+
 /// What kind of file this is, for messages.
 fn file_kind(meta: &fs::Metadata) -> &'static str {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        let t = meta.file_type();
-        if t.is_fifo() {
-            return "a FIFO";
-        }
-        if t.is_socket() {
-            return "a socket";
-        }
-        if t.is_block_device() || t.is_char_device() {
-            return "a device";
-        }
-    }
-    if meta.is_dir() {
+    if let Some(kind) = sys::special_kind(meta) {
+        kind
+    } else if meta.is_dir() {
         "a directory"
     } else if meta.file_type().is_symlink() {
         "a symbolic link"
@@ -408,55 +298,25 @@ fn file_kind(meta: &fs::Metadata) -> &'static str {
 }
 
 /// Why a file others could have written is not to be trusted, or None when only this user
-/// (or root) can change it: it belongs to this user or root, is not writable by everyone, and
-/// is group-writable only when its group is this user's alone (see [`group_is_private`]).
-#[cfg(unix)]
+/// (or root) can change it (see [`sys::untrusted`]).
 pub fn untrusted(meta: &fs::Metadata) -> Option<String> {
-    untrusted_entry(meta, false)
-}
-
-/// [`untrusted`] for a directory on the way to a file: a directory others may write into is
-/// still safe when it has the sticky bit (like /tmp), since then only an entry's owner can
-/// rename or remove it, and the entries on the way are checked themselves.
-#[cfg(unix)]
-fn untrusted_entry(meta: &fs::Metadata, directory: bool) -> Option<String> {
-    let uid = euid();
-    let mode = meta.permissions().mode() & 0o7777;
-    let sticky = directory && mode & 0o1000 != 0;
-    if meta.uid() != uid && meta.uid() != 0 {
-        Some(format!(
-            "it belongs to {}, not to this user ({})",
-            user_label(meta.uid()),
-            user_label(uid)
-        ))
-    } else if mode & 0o002 != 0 && !sticky {
-        Some(format!("it is writable by every user (mode {mode:04o})"))
-    } else if mode & 0o020 != 0 && !sticky && !group_is_private(meta.gid()) {
-        Some(format!(
-            "it is writable by group {}, which other users are in (mode {mode:04o})",
-            group_label(meta.gid())
-        ))
-    } else {
-        None
-    }
+    sys::untrusted(meta, false)
 }
 
 /// Why `path` cannot be trusted, naming the file or directory at fault, or None when nobody
 /// but this user and root can change it: the file itself, and every directory on the way to
 /// it (both the path as given and the path its symbolic links resolve to), since whoever can
 /// write into one of those directories can replace what comes after.
-#[cfg(unix)]
 pub fn untrusted_path(path: &Path) -> io::Result<Option<(PathBuf, String)>> {
     let real = fs::canonicalize(path)?;
     let meta = fs::metadata(&real)?;
-    if let Some(why) = untrusted_entry(&meta, meta.is_dir()) {
+    if let Some(why) = sys::untrusted(&meta, meta.is_dir()) {
         return Ok(Some((real, why)));
     }
     untrusted_ancestors(path, &real)
 }
 
 /// The directories above `given` and `real` that others could write into.
-#[cfg(unix)]
 fn untrusted_ancestors(given: &Path, real: &Path) -> io::Result<Option<(PathBuf, String)>> {
     let given = std::path::absolute(given)?;
     let mut seen = std::collections::BTreeSet::new();
@@ -465,7 +325,7 @@ fn untrusted_ancestors(given: &Path, real: &Path) -> io::Result<Option<(PathBuf,
             continue;
         }
         let meta = fs::metadata(dir)?;
-        if let Some(why) = untrusted_entry(&meta, true) {
+        if let Some(why) = sys::untrusted(&meta, true) {
             return Ok(Some((dir.to_path_buf(), why)));
         }
     }
@@ -474,8 +334,7 @@ fn untrusted_ancestors(given: &Path, real: &Path) -> io::Result<Option<(PathBuf,
 
 /// An error for a file or directory iamdb will not use because others can change it, with
 /// the fix.
-#[cfg(unix)]
-pub fn distrust_error(what: &str, path: &Path, at: &Path, why: &str) -> io::Error {
+fn distrust_error(what: &str, path: &Path, at: &Path, why: &str) -> io::Error {
     let fix = if why.starts_with("it belongs to") {
         format!(
             "remove or rename {} (someone else made it), then run iamdb again",
@@ -497,128 +356,10 @@ pub fn distrust_error(what: &str, path: &Path, at: &Path, why: &str) -> io::Erro
 
 /// Fails, with the fix, when others could change `path` (see [`untrusted_path`]).
 pub fn check_trusted(what: &str, path: &Path) -> io::Result<()> {
-    #[cfg(unix)]
     if let Some((at, why)) = untrusted_path(path)? {
         return Err(distrust_error(what, path, &at, &why));
     }
-    #[cfg(not(unix))]
-    let _ = (what, path);
     Ok(())
-}
-
-/// Whether group `gid` can hold nobody but this user: it lists no member but this user, and
-/// no other account has it as its primary group. Only then may a group-writable file be
-/// trusted (the user private groups of Debian, Fedora and most distributions); a shared group
-/// such as `users` cannot.
-#[cfg(unix)]
-pub fn group_is_private(gid: u32) -> bool {
-    let uid = euid();
-    let Some(me) = user_name(uid) else {
-        return false;
-    };
-    let Some(members) = group_members(gid) else {
-        return false;
-    };
-    if members.iter().any(|m| *m != me) {
-        return false;
-    }
-    !other_accounts_with_primary_group(gid, uid)
-}
-
-#[cfg(unix)]
-fn user_name(uid: u32) -> Option<String> {
-    let mut buf = vec![0u8; 16384];
-    // SAFETY: getpwuid_r fills `pwd` with pointers into `buf`, which outlives their use here.
-    unsafe {
-        let mut pwd: libc::passwd = std::mem::zeroed();
-        let mut out: *mut libc::passwd = std::ptr::null_mut();
-        let r = libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr().cast(), buf.len(), &mut out);
-        if r != 0 || out.is_null() || pwd.pw_name.is_null() {
-            return None;
-        }
-        Some(
-            std::ffi::CStr::from_ptr(pwd.pw_name)
-                .to_string_lossy()
-                .into_owned(),
-        )
-    }
-}
-
-/// The names of a group and its member list.
-#[cfg(unix)]
-fn group_entry(gid: u32) -> Option<(String, Vec<String>)> {
-    let mut buf = vec![0u8; 65536];
-    // SAFETY: getgrgid_r fills `grp` with pointers into `buf`, which outlives their use here;
-    // gr_mem is a NULL-terminated array of C strings.
-    unsafe {
-        let mut grp: libc::group = std::mem::zeroed();
-        let mut out: *mut libc::group = std::ptr::null_mut();
-        let r = libc::getgrgid_r(gid, &mut grp, buf.as_mut_ptr().cast(), buf.len(), &mut out);
-        if r != 0 || out.is_null() {
-            return None;
-        }
-        let name = if grp.gr_name.is_null() {
-            gid.to_string()
-        } else {
-            std::ffi::CStr::from_ptr(grp.gr_name)
-                .to_string_lossy()
-                .into_owned()
-        };
-        let mut members = Vec::new();
-        let mut p = grp.gr_mem;
-        while !p.is_null() && !(*p).is_null() {
-            members.push(std::ffi::CStr::from_ptr(*p).to_string_lossy().into_owned());
-            p = p.add(1);
-        }
-        Some((name, members))
-    }
-}
-
-#[cfg(unix)]
-fn group_members(gid: u32) -> Option<Vec<String>> {
-    group_entry(gid).map(|(_, m)| m)
-}
-
-/// Whether an account other than `uid` has `gid` as its primary group.
-#[cfg(unix)]
-fn other_accounts_with_primary_group(gid: u32, uid: u32) -> bool {
-    // getpwent walks the account database through NSS; iamdb asks only for a group-writable
-    // file, which is rare, from its main thread.
-    let mut found = false;
-    // SAFETY: setpwent/getpwent/endpwent are used from one thread at a time here, and each
-    // entry is read before the next call.
-    unsafe {
-        libc::setpwent();
-        loop {
-            let pw = libc::getpwent();
-            if pw.is_null() {
-                break;
-            }
-            if (*pw).pw_gid == gid && (*pw).pw_uid != uid {
-                found = true;
-                break;
-            }
-        }
-        libc::endpwent();
-    }
-    found
-}
-
-/// `alice (uid 1000)`, or `uid 1000` when the account has no name.
-#[cfg(unix)]
-pub fn user_label(uid: u32) -> String {
-    match user_name(uid) {
-        Some(name) => format!("{name} (uid {uid})"),
-        None => format!("uid {uid}"),
-    }
-}
-
-#[cfg(unix)]
-fn group_label(gid: u32) -> String {
-    match group_entry(gid) {
-        Some((name, _)) => format!("{name} (gid {gid})"),
-        None => gid.to_string(),
-    }
 }
 
 /// Refuses to create or replace anything under a home directory that belongs to another
@@ -626,35 +367,30 @@ fn group_label(gid: u32) -> String {
 /// would otherwise follow links that user planted there and truncate or re-mode files of
 /// root's. The message names both users and the fix.
 pub fn check_home_owner(path: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        let Some(home) = dirs::home_dir() else {
-            return Ok(());
-        };
-        let path = std::path::absolute(path)?;
-        if !path.starts_with(&home) {
-            return Ok(());
-        }
-        let meta = match fs::metadata(&home) {
-            Ok(m) => m,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(e),
-        };
-        let uid = euid();
-        if meta.uid() != uid {
-            return Err(refused(format!(
-                "HOME is {}, which belongs to {}, but iamdb runs as {}: it edits no file there, \
-                 since links planted in another user's home could make it overwrite files of its own. \
-                 Fix: run it with `sudo -H` (or `su -`) so that HOME is this user's, or as the home's owner",
-                home.display(),
-                user_label(meta.uid()),
-                user_label(uid)
-            )));
-        }
+    let Some(home) = dirs::home_dir() else {
+        return Ok(());
+    };
+    let path = std::path::absolute(path)?;
+    if !path.starts_with(&home) {
+        return Ok(());
     }
-    #[cfg(not(unix))]
-    let _ = path;
-    Ok(())
+    let meta = match fs::metadata(&home) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let uid = euid();
+    match sys::owner(&meta) {
+        Some(owner) if owner != uid => Err(refused(format!(
+            "HOME is {}, which belongs to {}, but iamdb runs as {}: it edits no file there, \
+             since links planted in another user's home could make it overwrite files of its own. \
+             Fix: run it with `sudo -H` (or `su -`) so that HOME is this user's, or as the home's owner",
+            home.display(),
+            user_label(owner),
+            user_label(uid)
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// An exclusive advisory lock, held until dropped.
@@ -671,17 +407,17 @@ pub const LOCK_WAIT: Duration = Duration::from_secs(10);
 pub fn lock_file(path: &Path, wait: Duration) -> io::Result<Lock> {
     let mut options = OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+    sys::file_mode(&mut options, 0o600);
+    sys::no_follow(&mut options);
     let file = options.open(path).map_err(|e| {
-        #[cfg(unix)]
-        if e.raw_os_error() == Some(libc::ELOOP) {
-            return refused(format!(
+        if sys::is_link_error(&e) {
+            refused(format!(
                 "the lock file {} is a symbolic link; iamdb does not follow it (remove it)",
                 path.display()
-            ));
+            ))
+        } else {
+            e
         }
-        e
     })?;
     let meta = file.metadata()?;
     if !meta.is_file() {
@@ -752,35 +488,32 @@ pub fn private_dir(dir: &Path) -> io::Result<()> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => create_dirs(dir)?,
         Err(e) => return Err(e),
     }
-    #[cfg(unix)]
-    {
-        let meta = fs::symlink_metadata(dir)?;
-        if !meta.is_dir() {
-            return Err(refused(format!(
-                "{} is {}, not a directory",
-                dir.display(),
-                file_kind(&meta)
-            )));
-        }
-        let uid = euid();
-        if meta.uid() != uid {
-            return Err(refused(format!(
-                "{} belongs to {}, not to this user ({})",
-                dir.display(),
-                user_label(meta.uid()),
-                user_label(uid)
-            )));
-        }
-        if meta.permissions().mode() & 0o077 != 0 {
-            fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
-        }
-        if let Some((at, why)) = untrusted_ancestors(dir, &fs::canonicalize(dir)?)? {
-            return Err(refused(format!(
-                "{} is on the way to {} and {why}; other users could replace what is in it",
-                at.display(),
-                dir.display()
-            )));
-        }
+    let meta = fs::symlink_metadata(dir)?;
+    if !meta.is_dir() {
+        return Err(refused(format!(
+            "{} is {}, not a directory",
+            dir.display(),
+            file_kind(&meta)
+        )));
+    }
+    let uid = euid();
+    if let Some(owner) = sys::owner(&meta).filter(|o| *o != uid) {
+        return Err(refused(format!(
+            "{} belongs to {}, not to this user ({})",
+            dir.display(),
+            user_label(owner),
+            user_label(uid)
+        )));
+    }
+    if permissions_mode(&meta) & 0o077 != 0 {
+        sys::set_mode(dir, 0o700)?;
+    }
+    if let Some((at, why)) = untrusted_ancestors(dir, &fs::canonicalize(dir)?)? {
+        return Err(refused(format!(
+            "{} is on the way to {} and {why}; other users could replace what is in it",
+            at.display(),
+            dir.display()
+        )));
     }
     Ok(())
 }
@@ -803,8 +536,9 @@ fn find_runtime_dir() -> Result<PathBuf, String> {
     if let Some(dir) = dirs::runtime_dir() {
         candidates.push(dir.join("iamdb"));
     }
-    #[cfg(unix)]
-    candidates.push(std::env::temp_dir().join(format!("iamdb-{}", euid())));
+    if cfg!(unix) {
+        candidates.push(std::env::temp_dir().join(format!("iamdb-{}", euid())));
+    }
     if let Some(dir) = dirs::cache_dir() {
         candidates.push(dir.join("iamdb").join("runtime"));
     }
@@ -812,11 +546,11 @@ fn find_runtime_dir() -> Result<PathBuf, String> {
         match private_dir(&dir) {
             Ok(()) => {
                 if !passed.is_empty() {
-                    eprintln!(
-                        "iamdb: warning: {}; using {} instead",
+                    crate::diag::warn(format!(
+                        "{}; using {} instead",
                         passed.join("; "),
                         dir.display()
-                    );
+                    ));
                 }
                 return Ok(dir);
             }
@@ -828,8 +562,11 @@ fn find_runtime_dir() -> Result<PathBuf, String> {
         passed.join("; ")
     ))
 }
-#[cfg(test)]
+
+#[cfg(all(test, unix))]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
     use super::*;
 
     fn scratch(name: &str) -> PathBuf {

@@ -283,13 +283,17 @@ pub fn inspect(token: &str, now: i64) -> Report {
         problems.push(format!(
             "signed {} in the future: the clock of the machine that made it is ahead (RDS \
              refuses tokens signed in the future)",
-            duration(s.saturating_sub(now))
+            crate::when::duration(s.saturating_sub(now))
         ));
     }
     if let (Some(left), Some(at)) = (expires_in, expires_at)
         && left <= 0
     {
-        problems.push(format!("expired {} ago ({})", duration(left), rfc3339(at)));
+        problems.push(format!(
+            "expired {} ago ({})",
+            crate::when::duration(left),
+            crate::when::rfc3339(at)
+        ));
     }
 
     if let Some(h) = host.as_deref() {
@@ -337,32 +341,6 @@ pub fn inspect(token: &str, now: i64) -> Report {
     }
 }
 
-/// `3h 02m`, `12m 05s`, `40s`: the length of `secs`, whichever its sign.
-pub fn duration(secs: i64) -> String {
-    let s = secs.unsigned_abs();
-    if s >= 86400 {
-        format!("{}d {:02}h", s / 86400, s % 86400 / 3600)
-    } else if s >= 3600 {
-        format!("{}h {:02}m", s / 3600, s % 3600 / 60)
-    } else if s >= 60 {
-        format!("{}m {:02}s", s / 60, s % 60)
-    } else {
-        format!("{s}s")
-    }
-}
-
-/// Unix seconds as RFC 3339 (`2026-11-21T10:15:00Z`); out of range, the number itself.
-pub fn rfc3339(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| unix.to_string())
-}
-
-/// The report as lines for a person.
 /// `s` with control characters escaped (`\u{1b}`), so that a pasted escape sequence cannot
 /// drive the terminal.
 fn printable(s: &str) -> String {
@@ -377,6 +355,7 @@ fn printable(s: &str) -> String {
         .collect()
 }
 
+/// The report as lines for a person.
 pub fn render(r: &Report) -> String {
     let mut out = String::new();
     // Control characters from the pasted text are shown escaped, never sent to the terminal.
@@ -403,10 +382,21 @@ pub fn render(r: &Report) -> String {
             (None, false) => "-".to_string(),
         },
     );
-    line("signed at", r.signed_at.map(rfc3339).unwrap_or("-".into()));
+    line(
+        "signed at",
+        r.signed_at.map(crate::when::rfc3339).unwrap_or("-".into()),
+    );
     let expiry = match (r.expires_at, r.expires_in) {
-        (Some(at), Some(left)) if left > 0 => format!("{} (in {})", rfc3339(at), duration(left)),
-        (Some(at), Some(left)) => format!("{} ({} ago)", rfc3339(at), duration(left)),
+        (Some(at), Some(left)) if left > 0 => format!(
+            "{} (in {})",
+            crate::when::rfc3339(at),
+            crate::when::duration(left)
+        ),
+        (Some(at), Some(left)) => format!(
+            "{} ({} ago)",
+            crate::when::rfc3339(at),
+            crate::when::duration(left)
+        ),
         _ => "-".to_string(),
     };
     line("expires at", expiry);

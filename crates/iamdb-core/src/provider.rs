@@ -47,17 +47,20 @@ pub fn static_region(profile: &Profile) -> Option<Region> {
     if let (Some(r), Some(h)) = (&region, endpoint::region_from_host(&profile.host))
         && r.name != h
     {
-        eprintln!(
-            "iamdb: warning: signing for region {}, but {} is in {h}; the database will refuse the token",
+        crate::diag::warn(format!(
+            "signing for region {}, but {} is in {h}; the database will refuse the token",
             r.name, profile.host
-        );
+        ));
     }
     region
 }
 
 /// [`static_region`] without the warning (`doctor` reports the mismatch as a failed check).
 pub fn static_region_quiet(profile: &Profile) -> Option<Region> {
-    match (&profile.region, endpoint::region_from_host(&profile.host)) {
+    match (
+        &profile.set.region,
+        endpoint::region_from_host(&profile.host),
+    ) {
         (Some(r), _) => Some(Region {
             name: r.clone(),
             source: "profile or --region".into(),
@@ -75,8 +78,9 @@ pub fn cache_choice(profile: &Profile, mode: CacheMode) -> Result<Choice> {
     if mode == CacheMode::Off {
         return Ok(Choice::None);
     }
-    Ok(Choice::from_env()?
-        .or(profile.cache)
+    Ok(crate::env::load()?
+        .cache
+        .or(profile.set.cache)
         .unwrap_or(Choice::Auto))
 }
 
@@ -95,7 +99,7 @@ pub fn entry_name(profile: &Profile, region: Option<&Region>) -> String {
             .into_bytes(),
     ];
     parts.extend(credentials::identity_material(
-        profile.aws_profile.as_deref(),
+        profile.set.aws_profile.as_deref(),
     ));
     let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
     cache::entry_name(profile.name.as_deref(), &token::fingerprint(&refs))
@@ -154,7 +158,7 @@ pub fn token_for(profile: &Profile, mode: CacheMode) -> Result<Issued> {
     }
 
     let (resolved, aws_region) = credentials::resolve(
-        profile.aws_profile.as_deref(),
+        profile.set.aws_profile.as_deref(),
         known_region.is_none(),
         known_region.as_ref().map(|r| r.name.as_str()),
     )?;

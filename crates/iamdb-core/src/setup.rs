@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Engine;
+use crate::engine::Engine;
 
 /// The AWS partition a region belongs to, for ARNs.
 pub fn partition(region: &str) -> &'static str {
@@ -231,6 +231,195 @@ pub fn shell_word(word: &str) -> String {
         word.to_string()
     } else {
         format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// What `setup` is asked: the resource id, or to look it up through the RDS API, and the
+/// account, when not from STS.
+#[derive(Debug, Clone, Default)]
+pub struct Input {
+    pub resource_id: Option<String>,
+    pub lookup: bool,
+    pub account: Option<String>,
+}
+
+/// Everything `iamdb setup` prints for a profile, as JSON or as text.
+#[derive(Debug, serde::Serialize)]
+pub struct Plan {
+    pub profile: String,
+    pub engine: &'static str,
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub region: String,
+    pub partition: &'static str,
+    pub account: String,
+    pub resource: PlanResource,
+    pub resource_arn: String,
+    pub policy: serde_json::Value,
+    pub sql: Vec<String>,
+    pub enable_iam: String,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct PlanResource {
+    pub kind: Kind,
+    pub identifier: Option<String>,
+    pub resource_id: String,
+    pub iam_enabled: Option<bool>,
+    pub via_instance: Option<String>,
+}
+
+/// Gathers what the plan needs: the region (AWS config when the host does not say), the
+/// account (STS, unless given), the resource (given, or looked up through the RDS API).
+pub fn plan(
+    config: &crate::config::Config,
+    name: &str,
+    input: &Input,
+) -> crate::error::Result<Plan> {
+    use crate::error::Error;
+    let profile = config.resolve(Some(name), crate::config::Settings::default())?;
+    if let Some(account) = &input.account
+        && !(account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(Error::usage(format!(
+            "--account {account:?} is not an AWS account id (12 digits)"
+        )));
+    }
+    let given_kind = match &input.resource_id {
+        Some(id) => Some(check_resource_id(id).map_err(Error::usage)?),
+        None => None,
+    };
+    if given_kind.is_none() && !input.lookup {
+        return Err(Error::usage("give --resource-id ID, or --lookup"));
+    }
+    let aws_profile = profile.set.aws_profile.as_deref();
+    let region = match crate::provider::static_region(&profile) {
+        Some(r) => r.name,
+        None => crate::credentials::resolve(aws_profile, true, None)?
+            .1
+            .map(|r| r.name)
+            .ok_or_else(|| {
+                Error::config(format!(
+                    "cannot tell which AWS region {} is in",
+                    profile.host
+                ))
+                .hint(format!("set region in profile '{name}', or AWS_REGION"))
+            })?,
+    };
+    let account = match &input.account {
+        Some(a) => a.clone(),
+        None => crate::helper::identity(aws_profile, &region)?.account,
+    };
+    let resource = if input.lookup {
+        Some(crate::helper::lookup(aws_profile, &region, &profile.host)?)
+    } else {
+        None
+    };
+    let engine = match (
+        profile.engine,
+        resource.as_ref().and_then(|r| r.engine.as_deref()),
+    ) {
+        (Some(e), _) => e,
+        (None, Some(rds)) if rds.contains("postgres") => Engine::Postgres,
+        (None, Some(rds)) if rds.contains("mariadb") => Engine::Mariadb,
+        (None, Some(rds)) if rds.contains("mysql") => Engine::Mysql,
+        _ => match profile.family() {
+            Some(family) => family.engine(),
+            None => {
+                return Err(Error::config(format!(
+                    "profile '{name}' sets no engine, and the SQL differs per engine"
+                ))
+                .hint("set engine = \"postgres\", \"mysql\" or \"mariadb\" in the profile"));
+            }
+        },
+    };
+    check_user(engine, &profile.user)
+        .map_err(|e| Error::config(format!("profile '{name}': {e}")))?;
+    let (kind, resource_id) = match (&resource, &input.resource_id, given_kind) {
+        (Some(r), _, _) => (r.kind, r.resource_id.clone()),
+        (None, Some(id), Some(kind)) => (kind, id.clone()),
+        _ => return Err(Error::usage("give --resource-id ID, or --lookup")),
+    };
+    let identifier = resource.as_ref().map(|r| r.identifier.clone()).or_else(|| {
+        identifier_from_host(&profile.host)
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, id)| id)
+    });
+    let arn = resource_arn(&region, &account, &resource_id, &profile.user);
+    let placeholder = match kind {
+        Kind::Instance => "INSTANCE-ID",
+        Kind::Cluster => "CLUSTER-ID",
+        Kind::Proxy => "PROXY-NAME",
+    };
+    Ok(Plan {
+        profile: name.to_string(),
+        engine: engine.as_str(),
+        host: profile.host.clone(),
+        port: profile.port,
+        user: profile.user.clone(),
+        partition: partition(&region),
+        account,
+        policy: policy(&arn),
+        sql: sql(engine, &profile.user, profile.set.database.as_deref()),
+        enable_iam: enable_command(kind, identifier.as_deref().unwrap_or(placeholder), &region),
+        resource: PlanResource {
+            kind,
+            identifier,
+            resource_id,
+            iam_enabled: resource.as_ref().and_then(|r| r.iam_enabled),
+            via_instance: resource.as_ref().and_then(|r| r.via_instance.clone()),
+        },
+        resource_arn: arn,
+        region,
+    })
+}
+
+impl Plan {
+    /// The plan for a person: the three steps, each with its command, policy or SQL.
+    pub fn render(&self) -> String {
+        let mut out = format!(
+            "# iamdb setup for profile {}: {} on {}:{} ({}), account {}, {}\n",
+            self.profile, self.user, self.host, self.port, self.engine, self.account, self.region
+        );
+        let r = &self.resource;
+        let what = match (&r.via_instance, r.identifier.as_deref()) {
+            (Some(via), Some(id)) => format!("Aurora cluster {id} (of instance {via})"),
+            (_, Some(id)) => format!("{} {id}", r.kind.as_str()),
+            (_, None) => r.kind.as_str().to_string(),
+        };
+        out.push_str(&format!("# resource: {what}, {}\n\n", r.resource_id));
+        let state = match r.iam_enabled {
+            Some(true) => "it is on already; nothing to do",
+            Some(false) => "it is OFF now",
+            None => "skip if it is on already",
+        };
+        out.push_str(&format!(
+            "# 1. Turn IAM database authentication on ({state}):\n{}\n\n",
+            self.enable_iam
+        ));
+        out.push_str(
+            "# 2. Allow the IAM users or roles that connect (attach with `aws iam put-role-policy`,\n\
+             #    `put-user-policy` or `create-policy`):\n",
+        );
+        out.push_str(&serde_json::to_string_pretty(&self.policy).unwrap_or_default());
+        out.push_str("\n\n");
+        out.push_str(if self.engine == Engine::Postgres.as_str() {
+            "# 3. Create the database user (as the master user, in psql):\n"
+        } else {
+            "# 3. Create the database user (as the master user, in mysql):\n"
+        });
+        if r.kind == Kind::Proxy {
+            out.push_str(
+                "#    (through a proxy with --default-auth-scheme IAM_AUTH; a proxy that logs in\n\
+                 #    with Secrets Manager secrets needs the user's password secret instead)\n",
+            );
+        }
+        for statement in &self.sql {
+            out.push_str(statement);
+            out.push('\n');
+        }
+        out
     }
 }
 

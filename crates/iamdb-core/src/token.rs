@@ -10,8 +10,10 @@
 
 use std::time::{Duration, SystemTime};
 
-use aws_credential_types::Credentials;
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
+
+use crate::credentials::Credentials;
 
 /// RDS rejects tokens that claim a longer life.
 pub const TOKEN_LIFETIME: Duration = Duration::from_secs(900);
@@ -92,17 +94,38 @@ pub fn sign(target: Target<'_>, credentials: &Credentials, now: SystemTime) -> S
         "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
         hex(&Sha256::digest(canonical_request.as_bytes()))
     );
-    let key = aws_sigv4::sign::v4::generate_signing_key(
+    let key = signing_key(
         credentials.secret_access_key(),
-        now,
+        date,
         target.region,
         SERVICE,
     );
-    let signature = aws_sigv4::sign::v4::calculate_signature(key, string_to_sign.as_bytes());
+    let signature = hex(&hmac(&key, string_to_sign.as_bytes()));
     format!(
         "{}:{}/?{query}&X-Amz-Signature={signature}",
         target.host, target.port
     )
+}
+
+fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(data);
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// SigV4's signing key: the secret, HMAC-chained through the date, region and service.
+fn signing_key(
+    secret: &str,
+    date: &str,
+    region: &str,
+    service: &str,
+) -> zeroize::Zeroizing<Vec<u8>> {
+    let first = zeroize::Zeroizing::new(format!("AWS4{secret}"));
+    let mut key = zeroize::Zeroizing::new(hmac(first.as_bytes(), date.as_bytes()));
+    for part in [region, service, "aws4_request"] {
+        key = zeroize::Zeroizing::new(hmac(&key, part.as_bytes()));
+    }
+    key
 }
 
 /// The `X-Amz-Date` form of an instant: `20261121T100000Z`.
@@ -231,7 +254,6 @@ mod tests {
             "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
             token.map(String::from),
             None,
-            "test",
         )
     }
 
@@ -353,5 +375,20 @@ mod tests {
             };
             assert!(check_shape(&t, other_region, signed_at).is_err());
         }
+    }
+
+    #[test]
+    fn the_signing_key_is_sigv4s() {
+        // The example of AWS's "Create a signature for an AWS API request" guide.
+        let key = signing_key(
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            "20150830",
+            "us-east-1",
+            "iam",
+        );
+        assert_eq!(
+            hex(&key),
+            "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9"
+        );
     }
 }

@@ -50,7 +50,15 @@ async fn sdk_config(
     .await?;
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(aws_config::Region::new(region.to_string()))
-        .credentials_provider(SharedCredentialsProvider::new(resolved.credentials.clone()))
+        .credentials_provider(SharedCredentialsProvider::new(
+            aws_credential_types::Credentials::new(
+                resolved.credentials.access_key_id(),
+                resolved.credentials.secret_access_key(),
+                resolved.credentials.session_token().map(String::from),
+                resolved.credentials.expiry(),
+                "iamdb",
+            ),
+        ))
         .retry_config(RetryConfig::standard().with_max_attempts(2))
         .timeout_config(
             TimeoutConfig::builder()
@@ -130,7 +138,10 @@ pub fn identity(aws_profile: Option<&str>, region: &str) -> Result<Identity> {
             user_id: out.user_id().unwrap_or_default().to_string(),
             server_time,
             source: resolved.source.clone(),
-            expiration: resolved.credentials.expiry().map(iamdb_core::credentials::rfc3339),
+            expiration: resolved
+                .credentials
+                .expiry()
+                .map(|t| iamdb_core::when::rfc3339(iamdb_core::when::unix(t))),
         })
     })
 }

@@ -164,7 +164,12 @@ pub(crate) async fn resolve_async(
     };
     Ok((
         Resolved {
-            credentials,
+            credentials: iamdb_core::credentials::Credentials::new(
+                credentials.access_key_id(),
+                credentials.secret_access_key(),
+                credentials.session_token().map(String::from),
+                credentials.expiry(),
+            ),
             source,
         },
         if need_region { aws_region } else { None },

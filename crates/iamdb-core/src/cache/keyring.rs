@@ -18,9 +18,6 @@ use super::{Backend, PREFIX, Store, StoreError, StoreResult};
 /// keyring-core's service name for every iamdb entry; the entry name is its user name.
 const SERVICE: &str = "iamdb";
 
-/// The default deadline of one call; `IAMDB_KEYRING_TIMEOUT_MS` changes it.
-const DEFAULT_DEADLINE: Duration = Duration::from_secs(3);
-
 type Job = Box<dyn FnOnce(&Arc<dyn CredentialStoreApi + Send + Sync>) + Send>;
 
 pub struct KeyringStore {
@@ -29,13 +26,10 @@ pub struct KeyringStore {
     deadline: Duration,
 }
 
+/// The deadline of one call: `IAMDB_KEYRING_TIMEOUT_MS`, 3 s by default.
 fn deadline() -> Duration {
-    std::env::var("IAMDB_KEYRING_TIMEOUT_MS")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .map_or(DEFAULT_DEADLINE, Duration::from_millis)
+    crate::env::get().keyring_timeout
 }
-
 fn connect(backend: Backend) -> Result<Arc<dyn CredentialStoreApi + Send + Sync>, String> {
     match backend {
         #[cfg(target_os = "linux")]

@@ -67,19 +67,6 @@ impl Choice {
             Choice::None => "none",
         }
     }
-
-    /// `IAMDB_CACHE` wins over the config file.
-    pub fn from_env() -> Result<Option<Choice>> {
-        match std::env::var("IAMDB_CACHE") {
-            Ok(v) if v.is_empty() => Ok(None),
-            Ok(v) => <Choice as crate::named::Named>::from_name(&v).map(Some).ok_or_else(|| {
-                Error::config(format!(
-                    "IAMDB_CACHE={v:?} is not a cache backend; use auto, keyutils, secret-service, file or none"
-                ))
-            }),
-            Err(_) => Ok(None),
-        }
-    }
 }
 
 /// A concrete store.
@@ -331,10 +318,10 @@ impl Cache {
             let using = self.open.as_ref().map_or("no cache".to_string(), |s| {
                 s.backend().describe().to_string()
             });
-            eprintln!(
-                "iamdb: warning: {}; using {using} (set `cache` in the config or IAMDB_CACHE to choose a store)",
+            crate::diag::warn(format!(
+                "{}; using {using} (set `cache` in the config or IAMDB_CACHE to choose a store)",
                 self.skipped.join(", ")
-            );
+            ));
             self.skipped.clear();
         }
         self.open.as_deref()

@@ -149,7 +149,7 @@ pub fn update_include(text: &str, include: &str, wanted: bool) -> String {
 
 /// What TLS checks a connection gets, for the user to know.
 pub fn verification(p: &Profile, flavour: Flavour) -> Option<String> {
-    let through = p.connect_host.as_deref()?;
+    let through = p.set.connect_host.as_deref()?;
     Some(match flavour {
         Flavour::Mariadb => format!(
             "through the tunnel at {through}, the MariaDB client cannot check the server certificate against {}: \
@@ -172,8 +172,8 @@ pub fn option_group(
     ca: &Path,
     flavour: Flavour,
 ) -> Result<String, String> {
-    let host = p.connect_host.as_deref().unwrap_or(&p.host);
-    let port = p.connect_port.unwrap_or(p.port);
+    let host = p.set.connect_host.as_deref().unwrap_or(&p.host);
+    let port = p.set.connect_port.unwrap_or(p.port);
     // protocol=TCP: the clients take a Unix socket for "localhost", and RDS is only ever TCP.
     let mut s = format!(
         "[{group}]\nhost={}\nport={port}\nprotocol=TCP\nuser={}\npassword={}\n",
@@ -181,11 +181,11 @@ pub fn option_group(
         quote(&p.user)?,
         quote(token)?
     );
-    if let Some(db) = &p.database {
+    if let Some(db) = &p.set.database {
         s.push_str(&format!("database={}\n", quote(db)?));
     }
     s.push_str(&format!("ssl-ca={}\n", quote(&ca.display().to_string())?));
-    let tunnel = p.connect_host.is_some();
+    let tunnel = p.set.connect_host.is_some();
     match (flavour, tunnel) {
         (Flavour::Mariadb, false) => s.push_str("ssl-verify-server-cert\n"),
         (Flavour::Mariadb, true) => s.push_str("ssl\n"),
@@ -224,13 +224,16 @@ pub fn option_file(
 /// secret; the token stays in the option file.
 pub fn connection_args(p: &Profile, ca: &Path, flavour: Flavour) -> Vec<String> {
     let mut args = vec![
-        format!("--host={}", p.connect_host.as_deref().unwrap_or(&p.host)),
-        format!("--port={}", p.connect_port.unwrap_or(p.port)),
+        format!(
+            "--host={}",
+            p.set.connect_host.as_deref().unwrap_or(&p.host)
+        ),
+        format!("--port={}", p.set.connect_port.unwrap_or(p.port)),
         "--protocol=TCP".to_string(),
         format!("--user={}", p.user),
         format!("--ssl-ca={}", ca.display()),
     ];
-    let tunnel = p.connect_host.is_some();
+    let tunnel = p.set.connect_host.is_some();
     args.extend(
         match (flavour, tunnel) {
             (Flavour::Mariadb, false) => &["--ssl", "--ssl-verify-server-cert"][..],
@@ -249,21 +252,19 @@ mod tests {
     use super::*;
 
     fn profile(tunnel: bool) -> Profile {
-        Profile {
-            name: Some("p".into()),
-            engine: Some(crate::config::Engine::Mysql),
-            host: "db.abc.eu-west-1.rds.amazonaws.com".into(),
-            port: 3306,
-            user: "we\"ird\\user".into(),
-            database: Some("shop".into()),
-            region: None,
-            aws_profile: None,
-            ssl_ca: None,
-            connect_host: tunnel.then(|| "127.0.0.1".into()),
-            connect_port: tunnel.then_some(13306),
-            refresh_margin: 120,
-            cache: None,
-        }
+        let tunnel = if tunnel {
+            "connect_host = \"127.0.0.1\"\nconnect_port = 13306\n"
+        } else {
+            ""
+        };
+        let text = format!(
+            "[profiles.p]\nengine = \"mysql\"\nhost = \"db.abc.eu-west-1.rds.amazonaws.com\"\n\
+             user = \"we\\\"ird\\\\user\"\ndatabase = \"shop\"\n{tunnel}"
+        );
+        crate::config::Config::parse("/c.toml".into(), &text)
+            .unwrap()
+            .resolve(Some("p"), Default::default())
+            .unwrap()
     }
 
     #[test]
@@ -378,7 +379,7 @@ mod tests {
         assert!(quote("a\rb").is_err());
         assert_eq!(quote("a \"b\" \\c").unwrap(), "\"a \\\"b\\\" \\\\c\"");
         let mut p = profile(false);
-        p.database = Some("shop\n[client]\nhost=evil".into());
+        p.set.database = Some("shop\n[client]\nhost=evil".into());
         assert!(option_group("client", &p, "t", Path::new("/ca"), Flavour::Mariadb).is_err());
         assert!(include_line(Path::new("/home/u\n[client]")).is_err());
     }

@@ -41,13 +41,13 @@ pub fn check_value(what: &str, value: &str) -> Result<(), String> {
 
 /// The port the client dials: the tunnel end's, else the database's.
 pub fn dial_port(p: &Profile) -> u16 {
-    p.connect_port.unwrap_or(p.port)
+    p.set.connect_port.unwrap_or(p.port)
 }
 
 /// The `.pgpass` line for a profile. libpq matches it against the host *name* (even when it
 /// dials `hostaddr`) and the port it dials.
 pub fn pgpass_line(p: &Profile, token: &str) -> Result<String, String> {
-    let database = p.database.as_deref().unwrap_or("*");
+    let database = p.set.database.as_deref().unwrap_or("*");
     for (what, value) in [
         ("host", p.host.as_str()),
         ("database", database),
@@ -229,7 +229,7 @@ pub fn service_section(
         settings.push(("hostaddr", addr));
     }
     settings.push(("port", &port));
-    if let Some(db) = &p.database {
+    if let Some(db) = &p.set.database {
         settings.push(("dbname", db));
     }
     settings.extend([
@@ -400,7 +400,7 @@ pub fn libpq_env(
     if let Some(addr) = hostaddr {
         env.push(("PGHOSTADDR", addr));
     }
-    if let Some(db) = &p.database {
+    if let Some(db) = &p.set.database {
         env.push(("PGDATABASE", db.clone()));
     }
     env
@@ -474,7 +474,7 @@ mod tests {
     #[test]
     fn control_characters_never_reach_the_files() {
         let mut p = profile();
-        p.database = Some("shop\nevil:5432:*:app:x".into());
+        p.set.database = Some("shop\nevil:5432:*:app:x".into());
         assert!(
             pgpass_line(&p, "t")
                 .unwrap_err()
@@ -520,21 +520,13 @@ mod tests {
     }
 
     fn profile() -> Profile {
-        Profile {
-            name: Some("p".into()),
-            engine: Some(crate::config::Engine::Postgres),
-            host: "db.abc.eu-west-1.rds.amazonaws.com".into(),
-            port: 5432,
-            user: "app".into(),
-            database: None,
-            region: None,
-            aws_profile: None,
-            ssl_ca: None,
-            connect_host: None,
-            connect_port: None,
-            refresh_margin: 120,
-            cache: None,
-        }
+        crate::config::Config::parse(
+            "/c.toml".into(),
+            "[profiles.p]\nengine = \"postgres\"\nhost = \"db.abc.eu-west-1.rds.amazonaws.com\"\nuser = \"app\"\n",
+        )
+        .unwrap()
+        .resolve(Some("p"), Default::default())
+        .unwrap()
     }
 
     fn upd(pairs: &[(&str, Option<&str>)]) -> BTreeMap<String, Option<String>> {
