@@ -54,6 +54,18 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
+# The iamdb package (and iamdb-core, with its unit tests) for macOS and Windows: checked and
+# linted here, not run (there is no such machine here). The helper links aws-lc, whose C
+# cannot be built for those systems without their SDKs; .github/workflows/ci.yml builds it
+# there.
+echo "== other platforms (cargo clippy --target)"
+for target in x86_64-apple-darwin aarch64-apple-darwin x86_64-pc-windows-gnu; do
+  rustup target list --installed | grep -qx "$target" || rustup target add "$target" >/dev/null
+  cargo clippy --quiet --locked -p iamdb -p iamdb-core --lib --bins --target "$target" -- -D warnings
+  cargo clippy --quiet --locked -p iamdb-core --tests --target "$target" -- -D warnings
+  echo "$target: iamdb and iamdb-core check and lint clean"
+done
+
 # Fuzzing (cargo fuzz, libFuzzer with AddressSanitizer): every target in fuzz/ for a short run on
 # each test run (IAMDB_FUZZ_SECONDS, 20 s by default); a crash fails the run and leaves its
 # input under fuzz/artifacts/. cargo fuzz needs a nightly compiler's -Z flags: the machine's

@@ -61,26 +61,27 @@ impl KeyringStore {
         // The worker (and the D-Bus threads it starts) inherit a mask that holds back the
         // signals that end iamdb: those are then always taken by the main thread, which can
         // hold them while it has a temporary file (see fsutil::SignalsHeld).
-        let held = crate::fsutil::SignalsHeld::new();
-        let spawned = std::thread::Builder::new()
-            .name(format!("iamdb-{backend}"))
-            .spawn(move || {
-                let store = match connect(backend) {
-                    Ok(store) => {
-                        let _ = ready_tx.send(Ok(()));
-                        store
+        let spawned = {
+            let _held = crate::fsutil::SignalsHeld::new();
+            std::thread::Builder::new()
+                .name(format!("iamdb-{backend}"))
+                .spawn(move || {
+                    let store = match connect(backend) {
+                        Ok(store) => {
+                            let _ = ready_tx.send(Ok(()));
+                            store
+                        }
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    for job in inbox {
+                        job(&store);
                     }
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                        return;
-                    }
-                };
-                for job in inbox {
-                    job(&store);
-                }
-            })
-            .map_err(|e| StoreError::Unusable(format!("cannot start a thread: {e}")));
-        drop(held);
+                })
+                .map_err(|e| StoreError::Unusable(format!("cannot start a thread: {e}")))
+        };
         spawned?;
         let deadline = deadline();
         match ready_rx.recv_timeout(deadline) {
