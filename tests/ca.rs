@@ -101,7 +101,7 @@ fn update_downloads_checks_and_replaces_the_bundle() {
     for (name, code, says) in [
         ("page.html", 6, "holds no PEM certificate"),
         ("broken.pem", 6, "is not a PEM certificate bundle"),
-        ("missing.pem", 6, "answered HTTP/1.0 404"),
+        ("missing.pem", 6, "the server answered 404 Not Found"),
     ] {
         let run = sb.run(&["ca", "update", "--url", &url(name)]);
         assert_eq!(run.code, code, "{name}: {}", run.stderr);

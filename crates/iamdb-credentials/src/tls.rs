@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
@@ -205,27 +205,16 @@ fn mysql_ssl_request(sock: &mut TcpStream) -> Result<()> {
 }
 
 /// The body of `url` (https only), verified against the system's CA certificates
-/// (`SSL_CERT_FILE`/`SSL_CERT_DIR` as OpenSSL reads them), at most `max` bytes.
+/// (`SSL_CERT_FILE`/`SSL_CERT_DIR` as OpenSSL reads them), at most `max` bytes, within
+/// 30 s: hyper's HTTP/1.1 client over rustls, on a single-threaded runtime.
 pub fn fetch(url: &str, max: usize) -> Result<Vec<u8>> {
-    let rest = url.strip_prefix("https://").ok_or_else(|| {
-        Error::usage(format!(
+    let uri: hyper::Uri = url
+        .parse()
+        .map_err(|_| Error::usage(format!("--url {url} is not a URL")))?;
+    if uri.scheme_str() != Some("https") || uri.host().is_none() {
+        return Err(Error::usage(format!(
             "--url {url}: only https:// URLs (the bundle is what every connection trusts)"
-        ))
-    })?;
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) => (
-            h,
-            p.parse::<u16>()
-                .map_err(|_| Error::usage(format!("--url {url}: bad port {p:?}")))?,
-        ),
-        None => (authority, 443),
-    };
-    if host.is_empty() || path.contains(char::is_whitespace) {
-        return Err(Error::usage(format!("--url {url} is not a URL")));
+        )));
     }
     let native = rustls_native_certs::load_native_certs();
     let mut roots = RootCertStore::empty();
@@ -235,138 +224,66 @@ pub fn fetch(url: &str, max: usize) -> Result<Vec<u8>> {
             "no system CA certificates to verify the download with (install ca-certificates, or set SSL_CERT_FILE)",
         ));
     }
-    let name = ServerName::try_from(host.to_string())
-        .map_err(|_| Error::usage(format!("--url {url}: bad host {host:?}")))?;
-    let deadline = Instant::now() + FETCH_DEADLINE;
-    let sock = connect(host, port)?;
-    let conn = ClientConnection::new(client_config(roots)?, name)
-        .map_err(|e| Error::internal(format!("TLS setup: {e}")))?;
-    let mut tls = StreamOwned::new(conn, sock);
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: iamdb/{}\r\nAccept: */*\r\nConnection: close\r\n\r\n",
-        env!("CARGO_PKG_VERSION")
-    );
-    tls.write_all(request.as_bytes())
-        .map_err(|e| failed(describe_tls_error(&e, host, "the system CA certificates")))?;
-    let mut raw = Vec::new();
-    let mut buf = [0u8; 16384];
-    let mut clean_close = false;
-    loop {
-        if Instant::now() > deadline {
-            return Err(failed(format!(
-                "{url} did not finish within {} s",
-                FETCH_DEADLINE.as_secs()
-            )));
-        }
-        match tls.read(&mut buf) {
-            Ok(0) => {
-                clean_close = true;
-                break;
-            }
-            Ok(n) => {
-                raw.extend_from_slice(&buf[..n]);
-                if raw.len() > max + 65536 {
-                    return Err(failed(format!("{url} is larger than {max} bytes")));
-                }
-                if http_body(&raw, false).is_ok_and(|b| b.is_some()) {
-                    break;
-                }
-            }
-            // A server that closes without close_notify: fine when the length says it all.
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
-            Err(e) => {
-                return Err(failed(describe_tls_error(
-                    &e,
-                    host,
-                    "the system CA certificates",
-                )));
-            }
-        }
-    }
-    let body = http_body(&raw, clean_close)
-        .map_err(|e| failed(format!("{url}: {e}")))?
-        .ok_or_else(|| failed(format!("{url}: the answer was cut short")))?;
-    if body.len() > max {
-        return Err(failed(format!("{url} is larger than {max} bytes")));
-    }
-    Ok(body)
+    let config = Arc::unwrap_or_clone(client_config(roots)?);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::internal(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        tokio::time::timeout(FETCH_DEADLINE, download(uri, config, max))
+            .await
+            .unwrap_or_else(|_| {
+                Err(failed(format!(
+                    "{url} did not finish within {} s",
+                    FETCH_DEADLINE.as_secs()
+                )))
+            })
+    })
 }
 
-/// The body of a complete HTTP/1.1 response, `Ok(None)` while more is needed. A body with
-/// neither Content-Length nor chunked coding ends at a clean close only.
-pub fn http_body(raw: &[u8], closed: bool) -> std::result::Result<Option<Vec<u8>>, String> {
-    let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return Ok(None);
-    };
-    let head = String::from_utf8_lossy(&raw[..end]);
-    let body = &raw[end + 4..];
-    let mut lines = head.split("\r\n");
-    let status = lines.next().unwrap_or_default();
-    let code = status.split(' ').nth(1).unwrap_or_default();
-    if code != "200" {
-        return Err(format!("the server answered {}", status.trim()));
-    }
-    let header = |name: &str| {
-        head.split("\r\n").skip(1).find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.trim()
-                .eq_ignore_ascii_case(name)
-                .then(|| v.trim().to_string())
-        })
-    };
-    if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
-        return dechunk(body);
-    }
-    if let Some(len) = header("content-length") {
-        let len: usize = len
-            .parse()
-            .map_err(|_| format!("bad Content-Length {len:?}"))?;
-        return Ok((body.len() >= len).then(|| body[..len].to_vec()));
-    }
-    Ok(closed.then(|| body.to_vec()))
-}
-
-fn dechunk(mut body: &[u8]) -> std::result::Result<Option<Vec<u8>>, String> {
-    let mut out = Vec::new();
-    loop {
-        let Some(eol) = body.windows(2).position(|w| w == b"\r\n") else {
-            return Ok(None);
-        };
-        let size_text = String::from_utf8_lossy(&body[..eol]);
-        let size_text = size_text.split(';').next().unwrap_or_default().trim();
-        let size = usize::from_str_radix(size_text, 16)
-            .map_err(|_| format!("bad chunk size {size_text:?}"))?;
-        body = &body[eol + 2..];
-        if size == 0 {
-            return Ok(Some(out));
+async fn download(uri: hyper::Uri, config: ClientConfig, max: usize) -> Result<Vec<u8>> {
+    use http_body_util::{BodyExt, Empty, Limited};
+    let url = uri.to_string();
+    let host = uri.host().unwrap_or_default().to_string();
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(config)
+        .https_only()
+        .enable_http1()
+        .build();
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build::<_, Empty<hyper::body::Bytes>>(connector);
+    let request = hyper::Request::get(uri)
+        .header(
+            hyper::header::USER_AGENT,
+            concat!("iamdb/", env!("CARGO_PKG_VERSION")),
+        )
+        .body(Empty::new())
+        .map_err(|e| Error::internal(e.to_string()))?;
+    let response = client.request(request).await.map_err(|e| {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+        while let Some(s) = source {
+            if let Some(io) = s.downcast_ref::<std::io::Error>() {
+                return failed(describe_tls_error(io, &host, "the system CA certificates"));
+            }
+            source = s.source();
         }
-        if body.len() < size + 2 {
-            return Ok(None);
-        }
-        out.extend_from_slice(&body[..size]);
-        body = &body[size + 2..];
+        failed(format!("cannot download {url}: {e}"))
+    })?;
+    if response.status() != hyper::StatusCode::OK {
+        return Err(failed(format!(
+            "{url}: the server answered {}",
+            response.status()
+        )));
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::http_body;
-
-    #[test]
-    fn http_bodies() {
-        let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
-        assert_eq!(http_body(ok, false), Ok(Some(b"hello".to_vec())));
-        assert_eq!(http_body(&ok[..ok.len() - 1], false), Ok(None));
-        let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhel\r\n2;x=y\r\nlo\r\n0\r\n\r\n";
-        assert_eq!(http_body(chunked, false), Ok(Some(b"hello".to_vec())));
-        assert_eq!(http_body(&chunked[..40], false), Ok(None));
-        let close = b"HTTP/1.1 200 OK\r\n\r\nhello";
-        assert_eq!(http_body(close, false), Ok(None));
-        assert_eq!(http_body(close, true), Ok(Some(b"hello".to_vec())));
-        assert!(
-            http_body(b"HTTP/1.1 404 Not Found\r\n\r\n", true)
-                .unwrap_err()
-                .contains("404 Not Found")
-        );
-    }
+    let body = Limited::new(response.into_body(), max)
+        .collect()
+        .await
+        .map_err(|e| {
+            if e.is::<http_body_util::LengthLimitError>() {
+                failed(format!("{url} is larger than {max} bytes"))
+            } else {
+                failed(format!("{url}: {e}"))
+            }
+        })?;
+    Ok(body.to_bytes().to_vec())
 }
