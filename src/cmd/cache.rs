@@ -25,7 +25,7 @@ fn human(seconds: i64) -> String {
 }
 
 fn list(format: Format) -> Result<()> {
-    let (entries, notes) = cache::list(SystemTime::now());
+    let (entries, notes) = cache::list(SystemTime::now(), iamdb_core::env::get().keyring_timeout);
     for note in &notes {
         tracing::debug!(%note, "cache store skipped");
         if note.contains("unreadable entry") {
@@ -59,7 +59,7 @@ fn list(format: Format) -> Result<()> {
 }
 
 fn clear(profile: Option<&str>) -> Result<()> {
-    let (removed, notes) = cache::clear(profile)?;
+    let (removed, notes) = cache::clear(profile, iamdb_core::env::get().keyring_timeout)?;
     for note in notes {
         tracing::debug!(%note, "cache store skipped");
     }

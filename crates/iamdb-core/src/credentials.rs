@@ -13,7 +13,7 @@
 //! cache hit, close to that of an empty program.
 
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use crate::error::{Error, Result};
 use crate::protocol::CredentialsDoc;
@@ -42,12 +42,6 @@ const IDENTITY_ENV: &[&str] = &[
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
 ];
-
-/// The upper bound on resolving credentials (STS, SSO, a credential_process...):
-/// `IAMDB_CREDENTIALS_TIMEOUT`, 30 s by default.
-pub fn resolve_timeout() -> Duration {
-    crate::env::get().credentials_timeout
-}
 
 pub(crate) fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
@@ -174,7 +168,7 @@ pub fn env_region() -> Option<Region> {
 }
 
 /// Credentials straight from the environment, when the default chain would pick them.
-fn from_env(aws_profile: Option<&str>) -> Result<Option<Resolved>> {
+pub fn from_env(aws_profile: Option<&str>) -> Result<Option<Resolved>> {
     if aws_profile.is_some() {
         return Ok(None);
     }
@@ -205,26 +199,6 @@ pub fn effective_profile(aws_profile: Option<&str>) -> String {
         .unwrap_or_else(|| "default".into())
 }
 
-/// Resolves credentials, and the region too when `need_region` is set (the host did not
-/// name one and nothing else did). `sts_region` is the region STS calls go to when AWS config
-/// names none: the database's own region. Keys in the environment are read here; everything
-/// else is resolved by the `iamdb-credentials` helper.
-pub fn resolve(
-    aws_profile: Option<&str>,
-    need_region: bool,
-    sts_region: Option<&str>,
-) -> Result<(Resolved, Option<Region>)> {
-    let env_region = env_region();
-    if let Some(resolved) = from_env(aws_profile)?
-        && (!need_region || env_region.is_some())
-    {
-        return Ok((resolved, if need_region { env_region } else { None }));
-    }
-    tracing::debug!("resolving AWS credentials through the helper");
-    let doc = crate::helper::credentials(aws_profile, need_region, sts_region)?;
-    from_doc(&doc)
-}
-
 /// The helper's answer for resolved credentials (and the region, when one was asked for).
 pub fn to_doc(resolved: &Resolved, region: Option<&Region>) -> CredentialsDoc {
     let c = &resolved.credentials;
@@ -241,7 +215,8 @@ pub fn to_doc(resolved: &Resolved, region: Option<&Region>) -> CredentialsDoc {
     }
 }
 
-fn from_doc(doc: &CredentialsDoc) -> Result<(Resolved, Option<Region>)> {
+/// Credentials (and the region, when there is one) from the helper's answer.
+pub fn from_doc(doc: &CredentialsDoc) -> Result<(Resolved, Option<Region>)> {
     let expiry = doc.expiration.as_deref().map(parse_rfc3339).transpose()?;
     // Credentials keeps its own copies in zeroizing storage; the document's are wiped on drop.
     let credentials = Credentials::new(

@@ -197,7 +197,7 @@ fn diagnose(r: &mut Report, config: &Result<Config>, name: Option<&str>) {
         .as_ref()
         .and_then(crate::provider::static_region_quiet);
     let need_region = static_region.is_none();
-    let resolved = credentials::resolve(
+    let resolved = crate::provider::resolve_credentials(
         aws_profile.as_deref(),
         need_region,
         static_region.as_ref().map(|r| r.name.as_str()),
@@ -268,7 +268,7 @@ fn diagnose(r: &mut Report, config: &Result<Config>, name: Option<&str>) {
         .map(|p| crate::provider::cache_choice(p, crate::provider::CacheMode::Use));
     match choice.unwrap_or_else(|| crate::env::load().map(|e| e.cache.unwrap_or(cache::Choice::Auto))) {
         Err(e) => r.error("cache", &e),
-        Ok(choice) => match cache::probe(choice) {
+        Ok(choice) => match cache::probe(choice, crate::env::get().keyring_timeout) {
             (Ok(backend), skipped) if skipped.is_empty() => r.pass(
                 "cache",
                 format!("{}: a probe entry was written, read back and deleted", backend.describe()),

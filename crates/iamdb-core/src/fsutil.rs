@@ -649,5 +649,6 @@ mod tests {
             fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
             0o700
         );
+        fs::remove_dir_all(dir.parent().unwrap()).unwrap();
     }
 }

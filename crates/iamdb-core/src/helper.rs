@@ -57,7 +57,7 @@ const BUNDLE_ANSWER_LIMIT: usize = 16 << 20;
 /// How long iamdb waits for the helper beyond the helper's own deadlines before it kills it:
 /// a backstop for a helper that is stuck, never the usual way a call ends.
 fn deadline() -> Duration {
-    crate::credentials::resolve_timeout() + Duration::from_secs(30)
+    crate::env::get().credentials_timeout + Duration::from_secs(30)
 }
 
 /// Reads at most `limit` bytes from `from` on a thread of its own; the channel gets the bytes,

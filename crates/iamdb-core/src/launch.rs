@@ -156,13 +156,23 @@ pub fn option_file(
         .map_err(|m| Error::config(format!("cannot write the option file: {m}")))
 }
 
+/// `text` as a private option file a child reads through `/dev/fd` (see
+/// [`crate::sys::private_fd_file`]), in the `mysql` directory of iamdb's runtime directory.
+fn fd_file(text: &str) -> Result<(File, String)> {
+    let dir = crate::fsutil::runtime_dir()
+        .map_err(|e| Error::config(e.to_string()))?
+        .join("mysql");
+    crate::fsutil::private_dir(&dir).map_err(|e| Error::config(e.to_string()))?;
+    crate::sys::private_fd_file(&dir, text)
+}
+
 /// `program` (mysql or mariadb) with `args`, logged in to `p`: the option file as
 /// `--defaults-file`, and the connection settings on its command line, where they outrank
 /// every option file.
 pub fn mysql(p: &Profile, program: &str, args: &[String]) -> Result<Launch> {
     let (flavour, defaults) = client_info(program);
     let text = option_file(p, flavour, &defaults)?;
-    let (file, path) = crate::sys::private_fd_file(&text)?;
+    let (file, path) = fd_file(&text)?;
     let ca = ca::for_profile(p.set.ssl_ca.as_deref())?;
     let mut launch = Launch::new(program);
     // --defaults-file must come before every other option.
@@ -191,7 +201,7 @@ pub fn exec(p: &Profile, command: &[OsString]) -> Result<Launch> {
         Some(Family::Mysql) => {
             let (flavour, defaults) = client_info("mysql");
             let text = option_file(p, flavour, &defaults)?;
-            let (file, path) = crate::sys::private_fd_file(&text)?;
+            let (file, path) = fd_file(&text)?;
             launch.keep_open = Some(file);
             launch.set_env = vec![
                 (

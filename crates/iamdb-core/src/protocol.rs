@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Kind};
-use crate::setup;
 
 /// The version of this conversation. Version 1 was the argument-list interface of iamdb 0.1
 /// before it; its answers have no `protocol` field.
@@ -174,10 +173,30 @@ pub struct Identity {
     pub expiration: Option<String>,
 }
 
+/// What IAM authentication is granted on: an instance (`db-`), an Aurora cluster (`cluster-`)
+/// or an RDS Proxy (`prx-`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResourceKind {
+    Instance,
+    Cluster,
+    Proxy,
+}
+
+impl ResourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceKind::Instance => "instance",
+            ResourceKind::Cluster => "cluster",
+            ResourceKind::Proxy => "proxy",
+        }
+    }
+}
+
 /// The RDS resource an endpoint belongs to.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Resource {
-    pub kind: setup::Kind,
+    pub kind: ResourceKind,
     /// The instance or cluster identifier, or the proxy name.
     pub identifier: String,
     /// `db-...`, `cluster-...` (an Aurora instance's cluster's) or `prx-...`.

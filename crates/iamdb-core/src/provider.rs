@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::cache::{self, Backend, Cache, Choice, Entry};
 use crate::config::Profile;
-use crate::credentials::{self, Region};
+use crate::credentials::{self, Region, Resolved};
 use crate::endpoint;
 use crate::error::{Error, Result};
 use crate::fsutil;
@@ -112,7 +112,7 @@ pub fn token_for(profile: &Profile, mode: CacheMode) -> Result<Issued> {
         tracing::debug!(region = %r.name, source = %r.source, "region");
     }
     let choice = cache_choice(profile, mode)?;
-    let mut cache = Cache::new(choice);
+    let mut cache = Cache::new(choice, crate::env::get().keyring_timeout);
     let name = entry_name(profile, known_region.as_ref());
     tracing::debug!(entry = %name, choice = choice.as_str(), "cache entry");
 
@@ -157,7 +157,7 @@ pub fn token_for(profile: &Profile, mode: CacheMode) -> Result<Issued> {
         return Ok(hit);
     }
 
-    let (resolved, aws_region) = credentials::resolve(
+    let (resolved, aws_region) = resolve_credentials(
         profile.set.aws_profile.as_deref(),
         known_region.is_none(),
         known_region.as_ref().map(|r| r.name.as_str()),
@@ -230,7 +230,7 @@ fn no_region(profile: &Profile) -> Error {
 /// How long to wait for another iamdb process that is making the same token: as long as its
 /// credential resolution may take, and a little more.
 fn token_lock_wait() -> Duration {
-    credentials::resolve_timeout() + Duration::from_secs(5)
+    crate::env::get().credentials_timeout + Duration::from_secs(5)
 }
 
 fn lock(name: &str) -> Option<fsutil::Lock> {
@@ -253,4 +253,24 @@ fn lock(name: &str) -> Option<fsutil::Lock> {
             None
         }
     }
+}
+
+/// Resolves credentials, and the region too when `need_region` is set (the host did not
+/// name one and nothing else did). `sts_region` is the region STS calls go to when AWS config
+/// names none: the database's own region. Keys in the environment are read here; everything
+/// else is resolved by the `iamdb-credentials` helper.
+pub fn resolve_credentials(
+    aws_profile: Option<&str>,
+    need_region: bool,
+    sts_region: Option<&str>,
+) -> Result<(Resolved, Option<Region>)> {
+    let env_region = credentials::env_region();
+    if let Some(resolved) = credentials::from_env(aws_profile)?
+        && (!need_region || env_region.is_some())
+    {
+        return Ok((resolved, if need_region { env_region } else { None }));
+    }
+    tracing::debug!("resolving AWS credentials through the helper");
+    let doc = crate::helper::credentials(aws_profile, need_region, sts_region)?;
+    credentials::from_doc(&doc)
 }

@@ -3,8 +3,6 @@
 //! the command that turns IAM authentication on. Pure functions; `cmd::setup` gathers the
 //! account and the resource id and prints.
 
-use serde::{Deserialize, Serialize};
-
 use crate::engine::Engine;
 
 /// The AWS partition a region belongs to, for ARNs.
@@ -24,25 +22,7 @@ pub fn partition(region: &str) -> &'static str {
         .map_or("aws", |(_, p)| p)
 }
 
-/// What IAM authentication is granted on: an instance (`db-`), an Aurora cluster (`cluster-`)
-/// or an RDS Proxy (`prx-`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    Instance,
-    Cluster,
-    Proxy,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Instance => "instance",
-            Kind::Cluster => "cluster",
-            Kind::Proxy => "proxy",
-        }
-    }
-}
+pub use crate::protocol::ResourceKind as Kind;
 
 /// The kind of resource a resource id names, or why it is not one.
 pub fn check_resource_id(id: &str) -> Result<Kind, String> {
@@ -296,7 +276,7 @@ pub fn plan(
     let aws_profile = profile.set.aws_profile.as_deref();
     let region = match crate::provider::static_region(&profile) {
         Some(r) => r.name,
-        None => crate::credentials::resolve(aws_profile, true, None)?
+        None => crate::provider::resolve_credentials(aws_profile, true, None)?
             .1
             .map(|r| r.name)
             .ok_or_else(|| {

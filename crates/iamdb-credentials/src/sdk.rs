@@ -3,7 +3,7 @@
 //!
 //! Only the `iamdb-credentials` helper calls this module. Linking aws-config (with tokio,
 //! hyper, rustls and aws-lc) into `iamdb` itself tripled the cost of starting it, which is
-//! the whole cost of a cache hit; see `credentials::resolve`.
+//! the whole cost of a cache hit; see `provider::resolve_credentials`.
 
 use std::error::Error as _;
 use std::time::Duration;
@@ -12,7 +12,7 @@ use aws_config::provider_config::ProviderConfig;
 use aws_credential_types::provider::ProvideCredentials;
 
 use iamdb_core::credentials::{
-    Region, Resolved, config_file, credentials_file, effective_profile, env_region, resolve_timeout,
+    Region, Resolved, config_file, credentials_file, effective_profile, env_region,
 };
 use iamdb_core::error::{Error, Result};
 
@@ -21,8 +21,8 @@ use iamdb_core::error::{Error, Result};
 const IMDS_CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 const IMDS_READ_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// The aws-config half of [`iamdb_core::credentials::resolve`], with the same arguments, bounded by
-/// `RESOLVE_TIMEOUT`.
+/// The aws-config half of `iamdb_core::provider::resolve_credentials`, with the same arguments, bounded by
+/// `IAMDB_CREDENTIALS_TIMEOUT` (30 s).
 pub fn resolve(
     aws_profile: Option<&str>,
     need_region: bool,
@@ -33,7 +33,7 @@ pub fn resolve(
         .enable_all()
         .build()
         .map_err(|e| Error::internal(format!("cannot start the async runtime: {e}")))?;
-    let limit = resolve_timeout();
+    let limit = iamdb_core::env::get().credentials_timeout;
     adopt_orphans();
     runtime.block_on(async {
         match tokio::time::timeout(limit, resolve_async(aws_profile, need_region, sts_region, env_region)).await {

@@ -26,10 +26,6 @@ pub struct KeyringStore {
     deadline: Duration,
 }
 
-/// The deadline of one call: `IAMDB_KEYRING_TIMEOUT_MS`, 3 s by default.
-fn deadline() -> Duration {
-    crate::env::get().keyring_timeout
-}
 fn connect(backend: Backend) -> Result<Arc<dyn CredentialStoreApi + Send + Sync>, String> {
     match backend {
         #[cfg(target_os = "linux")]
@@ -55,7 +51,7 @@ fn describe(e: &KeyringError) -> String {
 }
 
 impl KeyringStore {
-    pub fn open(backend: Backend) -> StoreResult<Self> {
+    pub fn open(backend: Backend, deadline: Duration) -> StoreResult<Self> {
         let (jobs, inbox) = mpsc::channel::<Job>();
         let (ready_tx, ready_rx) = mpsc::channel();
         // The worker (and the D-Bus threads it starts) inherit a mask that holds back the
@@ -83,7 +79,6 @@ impl KeyringStore {
                 .map_err(|e| StoreError::Unusable(format!("cannot start a thread: {e}")))
         };
         spawned?;
-        let deadline = deadline();
         match ready_rx.recv_timeout(deadline) {
             Ok(Ok(())) => Ok(KeyringStore {
                 backend,

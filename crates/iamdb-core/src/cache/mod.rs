@@ -163,21 +163,23 @@ pub trait Store {
     fn list(&self) -> StoreResult<Vec<(String, Vec<u8>)>>;
 }
 
-fn open(backend: Backend) -> StoreResult<Box<dyn Store>> {
+/// Opens the store `backend`; `deadline` bounds each call to an OS keyring
+/// (`IAMDB_KEYRING_TIMEOUT_MS`).
+fn open(backend: Backend, deadline: Duration) -> StoreResult<Box<dyn Store>> {
     match backend {
         #[cfg(target_os = "linux")]
         Backend::Keyutils => keyutils::KeyutilsStore::open().map(|s| Box::new(s) as Box<dyn Store>),
         #[cfg(target_os = "linux")]
         Backend::SecretService => {
-            keyring::KeyringStore::open(backend).map(|s| Box::new(s) as Box<dyn Store>)
+            keyring::KeyringStore::open(backend, deadline).map(|s| Box::new(s) as Box<dyn Store>)
         }
         #[cfg(target_os = "macos")]
         Backend::Keychain => {
-            keyring::KeyringStore::open(backend).map(|s| Box::new(s) as Box<dyn Store>)
+            keyring::KeyringStore::open(backend, deadline).map(|s| Box::new(s) as Box<dyn Store>)
         }
         #[cfg(windows)]
         Backend::CredentialManager => {
-            keyring::KeyringStore::open(backend).map(|s| Box::new(s) as Box<dyn Store>)
+            keyring::KeyringStore::open(backend, deadline).map(|s| Box::new(s) as Box<dyn Store>)
         }
         Backend::File => file::FileStore::open().map(|s| Box::new(s) as Box<dyn Store>),
         #[allow(unreachable_patterns)]
@@ -288,15 +290,18 @@ pub struct Cache {
     open: Option<Box<dyn Store>>,
     /// Stores skipped since the last warning, with the reason.
     skipped: Vec<String>,
+    deadline: Duration,
 }
 
 impl Cache {
-    pub fn new(choice: Choice) -> Cache {
+    /// The stores `choice` names, in order; `deadline` bounds each call to an OS keyring.
+    pub fn new(choice: Choice, deadline: Duration) -> Cache {
         Cache {
             chain: Backend::chain(choice),
             next: 0,
             open: None,
             skipped: Vec::new(),
+            deadline,
         }
     }
 
@@ -305,7 +310,7 @@ impl Cache {
         while self.open.is_none() && self.next < self.chain.len() {
             let backend = self.chain[self.next];
             self.next += 1;
-            match open(backend) {
+            match open(backend, self.deadline) {
                 Ok(store) => {
                     tracing::debug!(backend = backend.as_str(), "cache backend opened");
                     self.open = Some(store);
@@ -413,11 +418,11 @@ pub struct Listed {
 }
 
 /// Every store this platform has that can be opened now, with a note for each that cannot.
-fn all_stores() -> (Vec<Box<dyn Store>>, Vec<String>) {
+fn all_stores(deadline: Duration) -> (Vec<Box<dyn Store>>, Vec<String>) {
     let mut stores = Vec::new();
     let mut notes = Vec::new();
     for backend in Backend::platform_chain() {
-        match open(backend) {
+        match open(backend, deadline) {
             Ok(s) => stores.push(s),
             Err(StoreError::Unusable(why)) => notes.push(format!("{}: {why}", backend.describe())),
         }
@@ -425,8 +430,8 @@ fn all_stores() -> (Vec<Box<dyn Store>>, Vec<String>) {
     (stores, notes)
 }
 
-pub fn list(now: SystemTime) -> (Vec<Listed>, Vec<String>) {
-    let (stores, mut notes) = all_stores();
+pub fn list(now: SystemTime, deadline: Duration) -> (Vec<Listed>, Vec<String>) {
+    let (stores, mut notes) = all_stores(deadline);
     let mut out = Vec::new();
     for store in stores {
         match store.list() {
@@ -469,8 +474,8 @@ pub fn list(now: SystemTime) -> (Vec<Listed>, Vec<String>) {
 }
 
 /// Removes every iamdb entry, or those of one profile, from every store. Returns how many.
-pub fn clear(profile: Option<&str>) -> Result<(usize, Vec<String>)> {
-    let (stores, notes) = all_stores();
+pub fn clear(profile: Option<&str>, deadline: Duration) -> Result<(usize, Vec<String>)> {
+    let (stores, notes) = all_stores(deadline);
     let mut removed = 0;
     let mut failures = Vec::new();
     for store in stores {
@@ -509,12 +514,15 @@ pub fn clear(profile: Option<&str>) -> Result<(usize, Vec<String>)> {
 
 /// What `doctor` learns by using the cache as a token lookup would: the store that took a
 /// probe entry (written, read back, deleted), and why each store before it was passed over.
-pub fn probe(choice: Choice) -> (std::result::Result<Backend, String>, Vec<String>) {
+pub fn probe(
+    choice: Choice,
+    deadline: Duration,
+) -> (std::result::Result<Backend, String>, Vec<String>) {
     let name = format!("{PREFIX}doctor-probe:{}", std::process::id());
     let value = format!("iamdb doctor probe {}", unix(SystemTime::now()));
     let mut skipped = Vec::new();
     for backend in Backend::chain(choice) {
-        let attempt = open(backend).and_then(|store| {
+        let attempt = open(backend, deadline).and_then(|store| {
             store.put(&name, value.as_bytes(), Duration::from_secs(60))?;
             let back = store.get(&name);
             let deleted = store.delete(&name);

@@ -105,7 +105,7 @@ impl StopSignals {
     }
 }
 
-pub fn private_fd_file(_text: &str) -> Result<(File, String)> {
+pub fn private_fd_file(_dir: &Path, _text: &str) -> Result<(File, String)> {
     Err(Error::usage(
         "handing an option file to a MySQL client needs /dev/fd, which this system does not have",
     )

@@ -355,14 +355,10 @@ impl StopSignals {
     }
 }
 
-/// A 0600 file holding `text`, made in iamdb's private runtime directory and unlinked at once,
-/// open without close-on-exec, and the `/dev/fd/N` path that reaches it: a child reads it
-/// through that path, and it leaves nothing on disk.
-pub fn private_fd_file(text: &str) -> Result<(File, String)> {
-    let dir = crate::fsutil::runtime_dir()
-        .map_err(|e| Error::config(e.to_string()))?
-        .join("mysql");
-    crate::fsutil::private_dir(&dir).map_err(|e| Error::config(e.to_string()))?;
+/// A 0600 file holding `text`, made in the private directory `dir` and unlinked at once, open
+/// without close-on-exec, and the `/dev/fd/N` path that reaches it: a child reads it through
+/// that path, and it leaves nothing on disk.
+pub fn private_fd_file(dir: &Path, text: &str) -> Result<(File, String)> {
     let path = dir.join(format!("client-{}.cnf", std::process::id()));
     let _ = fs::remove_file(&path);
     // No signal may end iamdb between the file's creation and its unlinking.
