@@ -3,6 +3,7 @@
 #
 #   bash bench/run.sh            # builds the release binary, then measures
 #   IAMDB_BIN=/path/iamdb bash bench/run.sh
+#   IAMDB_BASELINE=/old/release/iamdb bash bench/run.sh   # adds the old build's rows
 #
 # What it measures (all print the same kind of token for the same endpoint):
 #   empty-rust        a Rust binary whose main does nothing: the floor for any process
@@ -11,15 +12,25 @@
 #   iamdb-cold-role   iamdb token --refresh through an assume-role profile (STS on moto)
 #   aws-cli           aws rds generate-db-auth-token
 #   boto3             python3 + boto3 generate_db_auth_token
-# Then peak memory (max RSS) of each, and the results go to bench/results.md.
+#   ... (baseline)    the same iamdb rows for IAMDB_BASELINE, an older build, in the same run
+# Then peak memory (max RSS) of each, task-clock of the iamdb rows through `perf stat` (steadier
+# than wall time on a shared machine, when perf is installed), and the results go to
+# bench/results.md.
+#
+# The bench runs in a user namespace of its own: its kernel keyring, files and moto server are
+# its own, and the invoking user's keyring and config are never touched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need=()
-command -v hyperfine >/dev/null || need+=(hyperfine)
-[ -x /usr/bin/time ] || need+=(time)
-if [ ${#need[@]} -gt 0 ]; then
-  apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null
+if [ -z "${IAMDB_BENCH_NAMESPACE:-}" ]; then
+  need=()
+  command -v hyperfine >/dev/null || need+=(hyperfine)
+  [ -x /usr/bin/time ] || need+=(time)
+  command -v unshare >/dev/null || need+=(util-linux)
+  if [ ${#need[@]} -gt 0 ]; then
+    apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null
+  fi
+  exec env IAMDB_BENCH_NAMESPACE=1 unshare --user --map-root-user bash "$0" "$@"
 fi
 
 work=$(mktemp -d /tmp/iamdb-bench.XXXXXX)
@@ -72,6 +83,23 @@ user = "app"
 aws_profile = "role"
 CONF
 "$IAMDB_BIN" token bench >/dev/null   # warm the cache for the hit case
+if [ -n "${IAMDB_BASELINE:-}" ]; then
+  # The old build gets profiles of its own, so that each build keeps its own cache entry.
+  cat >> "$XDG_CONFIG_HOME/iamdb/config.toml" <<CONF
+
+[profiles.base]
+engine = "postgres"
+host = "$host"
+user = "app"
+
+[profiles.base-role]
+engine = "postgres"
+host = "$host"
+user = "app"
+aws_profile = "role"
+CONF
+  "$IAMDB_BASELINE" token base >/dev/null
+fi
 
 cat > "$work/boto3_token.py" <<PY
 import boto3
@@ -88,11 +116,17 @@ cmds=(
   "$AWSCLI rds generate-db-auth-token --hostname $host --port 5432 --username app --region eu-west-1"
   "$PY $work/boto3_token.py"
 )
+if [ -n "${IAMDB_BASELINE:-}" ]; then
+  names+=("iamdb-hit (baseline)" "iamdb-cold-env (baseline)" "iamdb-cold-role (baseline)")
+  cmds+=("$IAMDB_BASELINE token base" "$IAMDB_BASELINE token base --refresh"
+    "$IAMDB_BASELINE token base-role --refresh")
+fi
 args=()
 for i in "${!names[@]}"; do args+=(-n "${names[$i]}" "${cmds[$i]}"); done
 
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), Linux $(uname -r)"
 echo "== iamdb binary: $(du -h "$IAMDB_BIN" | cut -f1)"
+[ -n "${IAMDB_BASELINE:-}" ] && echo "== baseline binary: $(du -h "$IAMDB_BASELINE" | cut -f1)"
 hyperfine -N --warmup 3 --min-runs 20 --export-markdown "$work/times.md" --export-json "$work/times.json" "${args[@]}"
 
 # Peak memory through GNU time, which forks each command from its own small process: a child
@@ -107,9 +141,26 @@ for i in "${!names[@]}"; do
     [ "$kb" -gt "$peak" ] && peak=$kb
   done
   mb=$(awk -v k="$peak" 'BEGIN { printf "%.1f", k / 1024 }')
-  printf '%-18s %7s MB\n' "${names[$i]}" "$mb"
+  printf '%-26s %7s MB\n' "${names[$i]}" "$mb"
   printf '| `%s` | %s MB |\n' "${names[$i]}" "$mb" >> "$work/mem.md"
 done
+
+# CPU time of the iamdb rows: perf stat's task-clock over 300 runs, which does not count the
+# time the process waits for the CPU.
+: > "$work/cpu.md"
+if command -v perf >/dev/null && perf stat -e task-clock true 2>/dev/null; then
+  echo "== task-clock (perf stat, 300 runs)"
+  printf '| Command | task-clock [ms] |\n|:---|---:|\n' > "$work/cpu.md"
+  for i in "${!names[@]}"; do
+    case "${names[$i]}" in empty-rust|iamdb-*) ;; *) continue ;; esac
+    # shellcheck disable=SC2086
+    ms=$(perf stat -x, -e task-clock -r 300 ${cmds[$i]} 2>&1 >/dev/null | awk -F, '/task-clock/ { printf "%.3f \xc2\xb1 %s", $1, $4 }')
+    printf '%-26s %s ms\n' "${names[$i]}" "$ms"
+    printf '| `%s` | %s |\n' "${names[$i]}" "$ms" >> "$work/cpu.md"
+  done
+else
+  echo "== task-clock: perf is not installed or not permitted here; skipped"
+fi
 
 "$PY" - "$work/times.json" <<'PY'
 import json, sys
@@ -125,10 +176,17 @@ PY
   echo "# Benchmark results"
   echo
   echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), Linux $(uname -r)."
-  echo "iamdb $("$IAMDB_BIN" --version | cut -d' ' -f2), release binary $(du -h "$IAMDB_BIN" | cut -f1); measured $(date -u +%Y-%m-%d) by bench/run.sh."
+  echo "iamdb $("$IAMDB_BIN" --version | cut -d' ' -f2), release binary $(du -h "$IAMDB_BIN" | cut -f1) ($(stat -c %s "$IAMDB_BIN") bytes); measured $(date -u +%Y-%m-%d) by bench/run.sh."
+  if [ -n "${IAMDB_BASELINE:-}" ]; then
+    echo "Baseline (rows marked so): $IAMDB_BASELINE, $(du -h "$IAMDB_BASELINE" | cut -f1) ($(stat -c %s "$IAMDB_BASELINE") bytes)."
+  fi
   echo
   cat "$work/times.md"
   echo
   cat "$work/mem.md"
+  if [ -s "$work/cpu.md" ]; then
+    echo
+    cat "$work/cpu.md"
+  fi
 } > bench/results.md
 echo "== written to bench/results.md"

@@ -2,9 +2,7 @@
 //! PostgreSQL and MariaDB servers for DNS, TCP and a verified TLS handshake (right CA, wrong
 //! CA, nothing listening), libfaketime for a skewed clock.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 fn doctor(sb: &Sandbox, args: &[&str]) -> (Run, Value) {
@@ -46,13 +44,13 @@ fn with_moto(name: &str) -> Sandbox {
 
 #[test]
 fn every_check_passes_against_a_working_postgres_setup() {
-    if !common::pg::available() {
+    if !crate::common::pg::available() {
         return;
     }
-    let pg = common::pg::Pg::shared();
+    let pg = crate::common::pg::Pg::shared();
     let sb = with_moto("doctor-pg");
     // Through a tunnel: the certificate is checked for the RDS name, the socket goes to 127.0.0.1.
-    sb.write_config(&pg.profile("db", common::pg::RDS_NAME, "app"));
+    sb.write_config(&pg.profile("db", crate::common::pg::RDS_NAME, "app"));
     let (run, doc) = doctor(&sb, &["db"]);
     assert_eq!(run.code, 0, "{doc}");
     assert_eq!(doc["ok"], true);
@@ -85,7 +83,7 @@ fn every_check_passes_against_a_working_postgres_setup() {
     assert!(text(check(&doc, 0, "identity"), "detail").contains("123456789012"));
     let tls = check(&doc, 0, "tls")["detail"].as_str().unwrap();
     assert!(
-        tls.contains("TLS 1.3") && tls.contains(common::pg::RDS_NAME),
+        tls.contains("TLS 1.3") && tls.contains(crate::common::pg::RDS_NAME),
         "{tls}"
     );
     assert!(text(check(&doc, 0, "client"), "detail").contains("psql (PostgreSQL) 15"));
@@ -132,10 +130,10 @@ fn every_check_passes_against_a_working_postgres_setup() {
 
 #[test]
 fn tls_and_tcp_failures_name_the_cause_and_the_fix() {
-    if !common::my::available() {
+    if !crate::common::my::available() {
         return;
     }
-    let my = common::my::My::shared();
+    let my = crate::common::my::My::shared();
     let sb = with_moto("doctor-tls");
     let closed = free_port();
     let mut config = my.profile("right", "localhost", "app", "mariadb");

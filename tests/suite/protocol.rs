@@ -2,11 +2,9 @@
 //! helper's stdin, an answer on its stdout. A helper from another release is a one-line error
 //! naming both, never a misread answer.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 
-use common::*;
+use crate::common::*;
 
 const PROFILE: &str = "[profiles.db]\nengine = \"postgres\"\nhost = \"db1.c9akciq32.eu-west-1.rds.amazonaws.com\"\nuser = \"app\"\naws_profile = \"x\"\n";
 

@@ -4,13 +4,11 @@
 //! with dpkg and works (--version, man, bash completion, its systemd unit), and the systemd
 //! unit's and the launchd agent's commands keep a synced .pgpass fresh and stop cleanly.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 fn repo() -> PathBuf {
     support("../..").canonicalize().unwrap()
@@ -45,7 +43,12 @@ fn expected(zsh: &str, man: &str) -> BTreeSet<String> {
 fn built(var: &str, what: &str) -> Option<PathBuf> {
     let path = std::env::var_os(var).map(PathBuf::from);
     let ok = path.as_ref().is_some_and(|p| p.is_file());
-    present(&format!("{what} (${var}, built by tests/run.sh)"), ok).then(|| path.unwrap())
+    present(
+        "packages",
+        &format!("{what} (${var}, built by tests/run.sh)"),
+        ok,
+    )
+    .then(|| path.unwrap())
 }
 
 fn output(cmd: &mut std::process::Command) -> Run {
@@ -125,6 +128,7 @@ fn the_rpm_lists_the_same_files() {
 fn the_pkgbuild_and_the_formula_install_the_same_files() {
     let release = repo().join("target/release");
     if !present(
+        "packages",
         "release binaries (built by tests/run.sh)",
         release.join("iamdb").is_file() && release.join("iamdb-credentials").is_file(),
     ) {
@@ -302,7 +306,7 @@ fn the_deb_installs_and_works() {
         eprintln!("skipping dpkg -i: set IAMDB_TEST_DPKG_INSTALL=1 (CI=true does)");
         return;
     }
-    if !present("root, for dpkg -i", unsafe { libc::geteuid() } == 0) || !require("man") {
+    if !present("root", "root, for dpkg -i", unsafe { libc::geteuid() } == 0) || !require("man") {
         return;
     }
     let install = output(std::process::Command::new("dpkg").arg("-i").arg(&deb));

@@ -32,18 +32,44 @@ pub fn support(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// Is `what` there (`ok`)? Under CI a missing piece is a failure, not a skip.
-pub fn present(what: &str, ok: bool) -> bool {
-    if !ok {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("{what} is missing; .ci/run installs it (CI=true: tests never skip)");
-        }
-        eprintln!("SKIPPED: {what} is missing (run .ci/run, which installs it)");
+/// Whether `what`, a piece of the machine a test needs (a program, a package, a server), is
+/// there (`ok`). A test never passes by skipping: a missing piece fails it, unless the run
+/// names `key` in `IAMDB_TEST_SKIP` (comma-separated keys, or `all`). Then the test records
+/// the skip in `$IAMDB_TEST_SKIPPED_LOG` (tests/run.sh counts them in its summary) and
+/// returns early.
+pub fn present(key: &str, what: &str, ok: bool) -> bool {
+    if ok {
+        return true;
     }
-    ok
+    let opted_out = std::env::var("IAMDB_TEST_SKIP")
+        .unwrap_or_default()
+        .split(',')
+        .any(|k| k.trim() == key || k.trim() == "all");
+    if !opted_out {
+        panic!(
+            "{what} is missing; tests/run.sh installs it (or name `{key}` in IAMDB_TEST_SKIP to skip the tests that need it)"
+        );
+    }
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("(unnamed)")
+        .to_string();
+    eprintln!("SKIPPED by IAMDB_TEST_SKIP={key}: {test} needs {what}");
+    if let Ok(log) = std::env::var("IAMDB_TEST_SKIPPED_LOG") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+        {
+            // One write, so that lines of tests running at once do not interleave (O_APPEND).
+            let _ = f.write_all(format!("{test}\t{key}: {what}\n").as_bytes());
+        }
+    }
+    false
 }
 
-/// Is `program` on PATH? Under CI a missing program is a failure, not a skip.
+/// Is `program` on PATH? (See [`present`]: the key is the program's name.)
 pub fn require(program: &str) -> bool {
     let found = Command::new("sh")
         .args(["-c", &format!("command -v {program}")])
@@ -51,7 +77,54 @@ pub fn require(program: &str) -> bool {
         .status()
         .map(|s| s.success())
         .unwrap_or(false);
-    present(program, found)
+    present(program, program, found)
+}
+
+/// What to undo when the test process ends, in order: a helper process to stop, a file or
+/// directory to remove (a server's data, its PAM service).
+pub enum Cleanup {
+    Stop(u32),
+    Remove(PathBuf),
+}
+
+static CLEANUP: Mutex<Vec<Cleanup>> = Mutex::new(Vec::new());
+
+/// Undoes `what` when the test binary exits (its servers outlive every test, so no Drop runs).
+pub fn at_exit(what: Cleanup) {
+    static REGISTERED: std::sync::Once = std::sync::Once::new();
+    REGISTERED.call_once(|| {
+        extern "C" fn run() {
+            let Ok(mut list) = CLEANUP.try_lock() else {
+                return;
+            };
+            let (stops, removes): (Vec<_>, Vec<_>) =
+                list.drain(..).partition(|c| matches!(c, Cleanup::Stop(_)));
+            for c in &stops {
+                if let Cleanup::Stop(pid) = c {
+                    // SAFETY: kill on a process this test binary started.
+                    unsafe { libc::kill(*pid as libc::pid_t, libc::SIGTERM) };
+                }
+            }
+            let deadline = Instant::now() + Duration::from_secs(5);
+            for c in &stops {
+                if let Cleanup::Stop(pid) = c {
+                    while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    // SAFETY: as above; a process that is gone is not signalled.
+                    unsafe { libc::kill(*pid as libc::pid_t, libc::SIGKILL) };
+                }
+            }
+            for c in removes {
+                if let Cleanup::Remove(path) = c {
+                    let _ = std::fs::remove_dir_all(&path).or_else(|_| std::fs::remove_file(&path));
+                }
+            }
+        }
+        // SAFETY: registers a function with no arguments that the C runtime calls at exit.
+        unsafe { libc::atexit(run) };
+    });
+    CLEANUP.lock().unwrap_or_else(|e| e.into_inner()).push(what);
 }
 
 /// Runs `cmd` (an iamdb client command that holds a connection for a few seconds) and scans
@@ -99,11 +172,13 @@ impl Sandbox {
         let root =
             std::env::temp_dir().join(format!("iamdb-test-{name}-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
-        for d in ["home/.aws", "config/iamdb", "runtime"] {
+        for d in ["home/.aws", "config/iamdb", "runtime", "tmp"] {
             std::fs::create_dir_all(root.join(d)).unwrap();
         }
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(root.join("runtime"), std::fs::Permissions::from_mode(0o700))
+            .unwrap();
+        std::fs::set_permissions(root.join("tmp"), std::fs::Permissions::from_mode(0o1777))
             .unwrap();
         let mut env = BTreeMap::new();
         env.insert("PATH".into(), std::env::var("PATH").unwrap_or_default());
@@ -117,6 +192,8 @@ impl Sandbox {
             root.join("runtime").display().to_string(),
         );
         env.insert("LANG".into(), "C.UTF-8".into());
+        // Where a runtime directory falls back to is the sandbox's too, never the real /tmp.
+        env.insert("TMPDIR".into(), root.join("tmp").display().to_string());
         // There is no EC2 here; tests that want IMDS point it at a stub.
         env.insert("AWS_EC2_METADATA_DISABLED".into(), "true".into());
         Sandbox {
@@ -340,6 +417,7 @@ pub fn spawn_helper(mut cmd: Command, port_on_stdout: bool) -> Option<u16> {
             });
         }
         let mut child: Child = cmd.spawn().expect("cannot start helper");
+        at_exit(Cleanup::Stop(child.id()));
         let port = child.stdout.take().map(|out| {
             let mut line = String::new();
             BufReader::new(out).read_line(&mut line).unwrap();
@@ -573,7 +651,11 @@ pub fn libfaketime() -> Option<PathBuf> {
 
 /// Is libfaketime there? Under CI a missing piece is a failure, not a skip.
 pub fn require_faketime() -> bool {
-    present("libfaketime (Debian's faketime)", libfaketime().is_some())
+    present(
+        "faketime",
+        "libfaketime (Debian's faketime)",
+        libfaketime().is_some(),
+    )
 }
 
 /// Runs `cmd` with the wall clock at `instant` (libfaketime's format: an absolute time freezes

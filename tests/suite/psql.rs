@@ -1,42 +1,9 @@
-//! PostgreSQL bridges, end to end: real psql (libpq) against a real PostgreSQL that checks
-//! each token the way RDS does (tests/common/pg.rs). Every way in has a negative twin that
-//! proves a wrong token is refused.
+//! `iamdb psql`, end to end: real psql (libpq) against a real PostgreSQL that checks each token
+//! the way RDS does (common/pg.rs). Every way in has a negative twin that proves a wrong token
+//! is refused.
 
-mod common;
-
-use common::pg::{self, Pg};
-use common::*;
-
-fn sandbox(name: &str, pg: &Pg, profiles: &[(&str, &str, &str, bool)]) -> Sandbox {
-    let sb = Sandbox::new(name).with_env_keys();
-    let mut text = String::new();
-    for (profile, host, user, tunnel) in profiles {
-        let mut p = pg.profile(profile, host, user);
-        if !tunnel {
-            p = p.replace("connect_host = \"127.0.0.1\"\n", "");
-        }
-        text.push_str(&p);
-    }
-    sb.write_config(&text);
-    sb
-}
-
-fn refused(run: &Run) {
-    assert_ne!(run.code, 0, "logged in with a wrong token: {}", run.stdout);
-    assert!(
-        run.stderr.contains("PAM authentication failed"),
-        "{}",
-        run.stderr
-    );
-}
-
-const WHO: &[&str] = &["-X", "-tA", "-c", "SELECT current_user"];
-
-fn psql_args<'a>(profile: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec!["psql", profile, "--"];
-    args.extend_from_slice(extra);
-    args
-}
+use crate::common::pg::{self, Pg, WHO, psql_args, refused, sandbox};
+use crate::common::*;
 
 #[test]
 fn iamdb_psql_logs_in_with_verified_tls() {
@@ -96,54 +63,6 @@ fn long_session_credential_tokens_are_accepted() {
 }
 
 #[test]
-fn iamdb_exec_gives_any_program_the_connection() {
-    if !pg::available() {
-        return;
-    }
-    let pg = Pg::shared();
-    let mut sb = sandbox("exec", pg, &[("db", "localhost", "app", false)]);
-    let run = sb
-        .run(&[
-            "exec",
-            "db",
-            "--",
-            "psql",
-            "-X",
-            "-tA",
-            "-c",
-            "SELECT current_user || '@' || current_database()",
-        ])
-        .ok();
-    assert_eq!(run.stdout, "app@shop\n");
-    let env = sb
-        .run(&[
-            "exec",
-            "db",
-            "--",
-            "sh",
-            "-c",
-            "echo $PGHOST $PGPORT $PGUSER $PGDATABASE $PGSSLMODE",
-        ])
-        .ok();
-    assert_eq!(
-        env.stdout,
-        format!("localhost {} app shop verify-full\n", pg.port)
-    );
-
-    let run = sb
-        .run(&["exec", "db", "--", "no-such-program-iamdb"])
-        .fails(2);
-    assert!(
-        run.stderr.contains("cannot run no-such-program-iamdb"),
-        "{}",
-        run.stderr
-    );
-
-    sb.set("AWS_ACCESS_KEY_ID", "AKIAUNKNOWNKEY000001");
-    refused(&sb.run(&["exec", "db", "--", "psql", "-X", "-tA", "-c", "SELECT 1"]));
-}
-
-#[test]
 fn a_tunnel_keeps_the_certificate_checked_against_the_rds_name() {
     if !pg::available() {
         return;
@@ -176,100 +95,6 @@ fn a_tunnel_keeps_the_certificate_checked_against_the_rds_name() {
         "{}",
         run.stderr
     );
-}
-
-#[test]
-fn pgpass_sync_feeds_plain_psql() {
-    if !pg::available() {
-        return;
-    }
-    let pg = Pg::shared();
-    let sb = sandbox(
-        "pgpass",
-        pg,
-        &[
-            ("db", "localhost", "app", false),
-            ("viatunnel", pg::RDS_NAME, "a+b c", true),
-        ],
-    );
-    let pgpass = sb.home().join(".pgpass");
-    let foreign = "# my own lines\nlocalhost:5432:*:me:hunter2\n*:*:*:legacy:pa\\:ss\n";
-    std::fs::write(&pgpass, foreign).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o644)).unwrap();
-
-    let run = sb.run(&["pgpass", "sync"]).ok();
-    assert!(
-        run.stderr.contains("was readable by others"),
-        "{}",
-        run.stderr
-    );
-    let text = std::fs::read_to_string(&pgpass).unwrap();
-    assert!(
-        text.starts_with(foreign),
-        "foreign lines kept byte for byte:\n{text}"
-    );
-    assert_eq!(
-        std::fs::metadata(&pgpass).unwrap().permissions().mode() & 0o777,
-        0o600
-    );
-    assert!(
-        text.contains(&format!(
-            "localhost:{}:shop:app:localhost\\:{}/?Action=connect",
-            pg.port, pg.port
-        )),
-        "escaped:\n{text}"
-    );
-
-    let plain = |conninfo: &str| {
-        sb.command("psql")
-            .args([conninfo, "-X", "-tA", "-c", "SELECT current_user"])
-            .output()
-            .map(Run::from)
-            .unwrap()
-    };
-    let conninfo = format!(
-        "host=localhost port={} dbname=shop user=app sslmode=verify-full sslrootcert={}",
-        pg.port,
-        pg.ca.display()
-    );
-    assert_eq!(plain(&conninfo).ok().stdout, "app\n");
-    let tunnel = format!(
-        "host={} hostaddr=127.0.0.1 port={} dbname=shop user='a+b c' sslmode=verify-full sslrootcert={}",
-        pg::RDS_NAME,
-        pg.port,
-        pg.ca.display()
-    );
-    assert_eq!(plain(&tunnel).ok().stdout, "a+b c\n");
-
-    // The negative twin: once iamdb's lines are removed, libpq has no password to send.
-    sb.run(&["pgpass", "sync", "--remove"]).ok();
-    assert_eq!(std::fs::read_to_string(&pgpass).unwrap(), foreign);
-    let run = plain(&conninfo);
-    assert_ne!(run.code, 0);
-    assert!(
-        run.stderr.contains("no password supplied"),
-        "{}",
-        run.stderr
-    );
-
-    // A symlinked .pgpass stays a link; only the named profile is written.
-    let real = sb.root.join("dotfiles-pgpass");
-    std::fs::rename(&pgpass, &real).unwrap();
-    std::os::unix::fs::symlink(&real, &pgpass).unwrap();
-    sb.run(&["pgpass", "sync", "db"]).ok();
-    assert!(
-        std::fs::symlink_metadata(&pgpass)
-            .unwrap()
-            .file_type()
-            .is_symlink()
-    );
-    let text = std::fs::read_to_string(&real).unwrap();
-    assert!(
-        text.contains("# iamdb profile db\n") && !text.contains("viatunnel"),
-        "{text}"
-    );
-    assert_eq!(plain(&conninfo).ok().stdout, "app\n");
 }
 
 #[test]
@@ -313,81 +138,6 @@ fn client_commands_check_the_profile_engine() {
         run.stderr
     );
     sb.run(&["exec", "my"]).fails(2);
-}
-
-#[test]
-fn psql_service_logs_in_after_pgservice_and_pgpass_sync() {
-    if !pg::available() {
-        return;
-    }
-    let pg = Pg::shared();
-    let sb = sandbox(
-        "service",
-        pg,
-        &[
-            ("db", "localhost", "app", false),
-            ("rds", pg::RDS_NAME, "a+b c", true),
-        ],
-    );
-    let services = sb.home().join(".pg_service.conf");
-    let foreign = "# my services\n[legacy]\nhost=old.example\nport=5432\n";
-    std::fs::write(&services, foreign).unwrap();
-    sb.run(&["pgservice", "sync"]).ok();
-    sb.run(&["pgpass", "sync"]).ok();
-    let text = std::fs::read_to_string(&services).unwrap();
-    assert!(text.starts_with(foreign), "{text}");
-    assert!(
-        text.contains("[rds]\n") && text.contains("hostaddr=127.0.0.1\n"),
-        "{text}"
-    );
-
-    let service = |name: &str| {
-        sb.command("psql")
-            .args([
-                &format!("service={name}"),
-                "-X",
-                "-tA",
-                "-c",
-                "SELECT current_user",
-            ])
-            .output()
-            .map(Run::from)
-            .unwrap()
-    };
-    assert_eq!(service("db").ok().stdout, "app\n");
-    assert_eq!(service("rds").ok().stdout, "a+b c\n");
-
-    // The negative twin: the service without iamdb's .pgpass lines has no password to send.
-    sb.run(&["pgpass", "sync", "--remove"]).ok();
-    let run = service("db");
-    assert_ne!(run.code, 0);
-    assert!(
-        run.stderr.contains("no password supplied"),
-        "{}",
-        run.stderr
-    );
-
-    // Removing the sections leaves the user's own exactly as they were.
-    sb.run(&["pgservice", "sync", "--remove"]).ok();
-    let left = std::fs::read_to_string(&services).unwrap();
-    assert!(
-        left.starts_with(foreign) && left.trim_end() == foreign.trim_end(),
-        "{left:?}"
-    );
-
-    // A section iamdb did not write is never overwritten.
-    std::fs::write(&services, "[db]\nhost=mine\n").unwrap();
-    let run = sb.run(&["pgservice", "sync", "db"]).fails(3);
-    assert!(
-        run.stderr
-            .contains("line 1: a [db] section that iamdb did not write"),
-        "{}",
-        run.stderr
-    );
-    assert_eq!(
-        std::fs::read_to_string(&services).unwrap(),
-        "[db]\nhost=mine\n"
-    );
 }
 
 #[test]

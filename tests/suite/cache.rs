@@ -6,11 +6,9 @@
 //! profile name of its own, and the test that clears every entry runs in a user namespace of
 //! its own (which has a user keyring of its own).
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 
-use common::*;
+use crate::common::*;
 
 fn sandbox(name: &str, profile: &str) -> Sandbox {
     let sb = Sandbox::new(name).with_env_keys();

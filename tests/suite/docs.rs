@@ -1,9 +1,7 @@
 //! What ships beside the binary stays true to it: the man pages in packaging/man are what
 //! `iamdb man` writes now, `man` can read them, and `--version` names the commit.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn committed_man_pages_are_up_to_date_and_readable() {
@@ -98,4 +96,28 @@ fn the_readme_settings_table_is_the_schemas() {
         readme.contains(&table),
         "README.md's settings table differs from the settings schema; it should read:\n{table}"
     );
+}
+
+#[test]
+fn help_and_version() {
+    let sb = Sandbox::new("help");
+    let help = sb.run(&["--help"]).ok().stdout;
+    for word in ["token", "profile", "cache", "Exit codes"] {
+        assert!(help.contains(word), "{word}: {help}");
+    }
+    let help = sb.run(&["token", "--help"]).ok().stdout;
+    for flag in [
+        "--host",
+        "--port",
+        "--engine",
+        "--user",
+        "--region",
+        "--aws-profile",
+        "--format",
+        "--no-cache",
+        "--refresh",
+    ] {
+        assert!(help.contains(flag), "{flag}: {help}");
+    }
+    assert!(sb.run(&["--version"]).ok().stdout.starts_with("iamdb "));
 }

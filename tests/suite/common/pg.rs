@@ -51,16 +51,22 @@ pub(crate) fn run(cmd: &mut Command) {
 /// Is everything the server needs installed? Under CI, a missing piece fails the test.
 pub fn available() -> bool {
     present(
+        "postgres",
         "the PostgreSQL 15 server",
         Path::new(&bin("postgres")).exists(),
     ) && require("psql")
         && present(
+            "postgres",
             "libpam0g-dev (PAM headers)",
             Path::new("/usr/include/security/pam_modules.h").exists(),
         )
         && require("cc")
         && require("openssl")
-        && present("the system python3", Path::new("/usr/bin/python3").exists())
+        && present(
+            "postgres",
+            "the system python3",
+            Path::new("/usr/bin/python3").exists(),
+        )
 }
 
 /// A CA and a server certificate for localhost, 127.0.0.1 and the RDS-like name.
@@ -94,6 +100,7 @@ fn pam_service(dir: &Path, name: &str, endpoints: &str, log: &Path) -> String {
     std::fs::write(&keys, doc.to_string()).unwrap();
     let verifier = dir.join("verify_token.py");
     std::fs::copy(support("verify_token.py"), &verifier).unwrap();
+    at_exit(Cleanup::Remove(PathBuf::from(format!("/etc/pam.d/{name}"))));
     std::fs::write(
         format!("/etc/pam.d/{name}"),
         format!(
@@ -137,6 +144,8 @@ impl Base {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // The server is stopped when the test binary exits (spawn_helper), then its data goes.
+        at_exit(Cleanup::Remove(dir.clone()));
         let port = free_port();
         let ca = make_certs(&dir);
         let log = dir.join("verifier.log");
@@ -321,8 +330,35 @@ fn remove_stale_pam_services() {
     }
 }
 
-impl Drop for Pg {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(format!("/etc/pam.d/{}", self.pam_service));
+// What the PostgreSQL tests share.
+
+pub fn sandbox(name: &str, pg: &Pg, profiles: &[(&str, &str, &str, bool)]) -> Sandbox {
+    let sb = Sandbox::new(name).with_env_keys();
+    let mut text = String::new();
+    for (profile, host, user, tunnel) in profiles {
+        let mut p = pg.profile(profile, host, user);
+        if !tunnel {
+            p = p.replace("connect_host = \"127.0.0.1\"\n", "");
+        }
+        text.push_str(&p);
     }
+    sb.write_config(&text);
+    sb
+}
+
+pub fn refused(run: &Run) {
+    assert_ne!(run.code, 0, "logged in with a wrong token: {}", run.stdout);
+    assert!(
+        run.stderr.contains("PAM authentication failed"),
+        "{}",
+        run.stderr
+    );
+}
+
+pub const WHO: &[&str] = &["-X", "-tA", "-c", "SELECT current_user"];
+
+pub fn psql_args<'a>(profile: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["psql", profile, "--"];
+    args.extend_from_slice(extra);
+    args
 }

@@ -1,13 +1,11 @@
 //! `iamdb refresh`: tokens in synced files are renewed before they expire, once or for as long
 //! as `--watch` runs, proven with the real clients against the real test servers.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::my::{self, My};
-use common::pg::{self, Pg};
-use common::*;
+use crate::common::my::{self, My};
+use crate::common::pg::{self, Pg};
+use crate::common::*;
 
 /// A sandbox with one PostgreSQL and one MariaDB profile, both synced 1000 s ago: the tokens
 /// in .pgpass and in iamdb's option file have expired.

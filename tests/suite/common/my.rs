@@ -21,10 +21,12 @@ pub struct My {
 
 pub fn available() -> bool {
     present(
+        "mariadb",
         "the MariaDB server",
         Path::new("/usr/sbin/mariadbd").exists(),
     ) && require("mysql")
         && present(
+            "mariadb",
             "MariaDB's auth_pam plugin",
             Path::new("/usr/lib/mysql/plugin/auth_pam.so").exists(),
         )
@@ -169,8 +171,32 @@ impl My {
     }
 }
 
-impl Drop for My {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(format!("/etc/pam.d/{}", self.pam_service));
-    }
+// What the MySQL tests share.
+
+pub const WHO: &[&str] = &[
+    "-N",
+    "-B",
+    "-e",
+    "SELECT SUBSTRING_INDEX(USER(), '@', 1), DATABASE()",
+];
+
+pub fn sandbox(name: &str, my: &My, profiles: &[(&str, &str, &str)]) -> Sandbox {
+    let sb = Sandbox::new(name).with_env_keys();
+    let text: String = profiles
+        .iter()
+        .map(|(p, host, user)| my.profile(p, host, user, "mariadb"))
+        .collect();
+    sb.write_config(&text);
+    sb
+}
+
+pub fn client_args<'a>(client: &'a str, profile: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![client, profile, "--"];
+    args.extend_from_slice(extra);
+    args
+}
+
+pub fn refused(run: &Run) {
+    assert_ne!(run.code, 0, "logged in with a wrong token: {}", run.stdout);
+    assert!(run.stderr.contains("Access denied"), "{}", run.stderr);
 }

@@ -3,9 +3,7 @@
 //! Both sides run under libfaketime with the clock frozen, and the table covers user names
 //! that need encoding, every partition, default and odd ports, and session credentials.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 const SESSION: &str = "IQoJb3JpZ2luX2VjEMv//////////wEaCXVzLWVhc3QtMSJHMEUCIQDgR5kX+8Q6Nnq0Uq/\
     dQH3fX5a1c8n8yB4m3Q1r9Y2mFgIgC7bX8pD0HkR3V9h5cS4K3b1m+Zl0pI2Q6/sZbX0y8aYq+gIIxP//////////\

@@ -2,14 +2,12 @@
 //! hostile input, and where secrets could leak. Each test is one promise of the README's
 //! "Reliability and security" section.
 
-mod common;
-
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 const PG_PROFILE: &str = "[profiles.p]\nengine = \"postgres\"\nhost = \"db1.c9akciq32.eu-west-1.rds.amazonaws.com\"\nuser = \"app\"\n";
 const MY_PROFILE: &str = "[profiles.m]\nengine = \"mariadb\"\nhost = \"my1.c9akciq32.eu-west-1.rds.amazonaws.com\"\nuser = \"app\"\n";
@@ -19,6 +17,7 @@ fn no_keyctl() -> PathBuf {
     static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BIN.get_or_init(|| {
         let out = std::env::temp_dir().join(format!("iamdb-no-keyctl-{}", std::process::id()));
+        at_exit(Cleanup::Remove(out.clone()));
         let status = Command::new("cc")
             .args(["-O2", "-o"])
             .arg(&out)

@@ -3,11 +3,9 @@
 //! zsh (compinit, `_iamdb` autoloaded from $fpath) and fish (its completion path) offer the
 //! config file's profiles of the right engine, AWS profile names and shell names.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 
 const SCRIPTS: &[(&str, &str)] = &[
     ("bash", "iamdb.bash"),
@@ -110,7 +108,11 @@ fn check(shell: &str, complete: impl Fn(&str) -> Run) {
 #[test]
 fn bash_with_bash_completion_offers_profiles() {
     let loader = "/usr/share/bash-completion/bash_completion";
-    if !present("bash-completion", Path::new(loader).exists()) {
+    if !present(
+        "bash-completion",
+        "bash-completion",
+        Path::new(loader).exists(),
+    ) {
         return;
     }
     let sb = sandbox("complete-bash");

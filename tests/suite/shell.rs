@@ -2,11 +2,9 @@
 //! real shells (dash, bash, zsh, fish) against the real test servers, and checked by
 //! shellcheck.
 
-mod common;
-
-use common::my::{self, My};
-use common::pg::{self, Pg};
-use common::*;
+use crate::common::my::{self, My};
+use crate::common::pg::{self, Pg};
+use crate::common::*;
 
 /// A sandbox whose PATH finds this iamdb, with one PostgreSQL and one MariaDB profile.
 fn sandbox(name: &str) -> Sandbox {

@@ -3,15 +3,13 @@
 //! where it must not go, a line lost, a file overwritten through a link, or iamdb stalled,
 //! and proves it closed. Other OS users (`iamdb-test-*`) are made by the tests.
 
-mod common;
-
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::users::{self, OsUser};
-use common::*;
+use crate::common::users::{self, OsUser};
+use crate::common::*;
 
 const PG_PROFILE: &str = "[profiles.db]\nengine = \"postgres\"\nhost = \"db1.c9akciq32.eu-west-1.rds.amazonaws.com\"\nuser = \"app\"\n";
 const MY_PROFILE: &str = "[profiles.m]\nengine = \"mariadb\"\nhost = \"my1.c9akciq32.eu-west-1.rds.amazonaws.com\"\nuser = \"app\"\n";
@@ -393,11 +391,16 @@ fn a_value_too_long_for_libpq_is_refused_before_pg_service_conf_breaks() {
 #[test]
 fn root_with_another_users_home_writes_nothing_there() {
     let (mut sb, victim) = victim_sandbox("foreign-home");
-    // Root's own runtime directory and config, outside the victim's home (root would not
-    // trust the victim's config).
-    let runtime = sb.root.join("root-runtime");
+    // Root's own runtime directory and config, outside the victim's sandbox (root would not
+    // trust a directory below the victim's).
+    let runtime = std::env::temp_dir().join(format!(
+        "iamdb-test-root-runtime-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
     std::fs::create_dir(&runtime).unwrap();
     std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
+    at_exit(Cleanup::Remove(runtime.clone()));
     sb.set("XDG_RUNTIME_DIR", runtime.display().to_string());
     let config = sb.root.join("root-config.toml");
     std::fs::write(&config, format!("{PG_PROFILE}{MY_PROFILE}")).unwrap();

@@ -3,9 +3,7 @@
 //! .pgpass line, signed by a clock in the future. The signature and the session token never
 //! appear in what it prints.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 const HOST: &str = "db1.c9akciq32.eu-west-1.rds.amazonaws.com";
 

@@ -4,11 +4,9 @@
 //! credentials that signed are known, the whole token is compared with botocore's for the same
 //! credentials at the same frozen instant.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 const AT: &str = "2026-03-04 05:06:07";
 const PROFILE_AKID: &str = "AKIAPROFILEEXAMPLE01";

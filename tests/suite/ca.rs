@@ -1,13 +1,11 @@
 //! `iamdb ca update` against a real HTTPS server on loopback (python's http.server over TLS,
 //! its certificate from a test CA that SSL_CERT_FILE makes the system's).
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 
-const EMBEDDED: &str = include_str!("../crates/iamdb-core/assets/rds-ca-bundle.pem");
+const EMBEDDED: &str = include_str!("../../crates/iamdb-core/assets/rds-ca-bundle.pem");
 
 fn serve(dir: &Path) -> u16 {
     let mut c = std::process::Command::new("python3");
@@ -33,7 +31,7 @@ fn update_downloads_checks_and_replaces_the_bundle() {
     let mut sb = Sandbox::new("ca-update").with_env_keys();
     let site = sb.root.join("site");
     std::fs::create_dir_all(&site).unwrap();
-    let ca = common::pg::make_certs(&site);
+    let ca = crate::common::pg::make_certs(&site);
     let port = serve(&site);
     let url = |name: &str| format!("https://localhost:{port}/{name}");
     let installed = std::path::PathBuf::from(sb.run(&["ca", "path"]).ok().stdout.trim());
@@ -128,4 +126,64 @@ fn update_downloads_checks_and_replaces_the_bundle() {
     let back = sb.run(&["ca", "install"]).ok();
     assert!(back.stdout.starts_with("installed"), "{}", back.stdout);
     assert_eq!(std::fs::read_to_string(&installed).unwrap(), EMBEDDED);
+}
+
+#[test]
+fn ca_install_writes_the_rds_bundle_that_profiles_use() {
+    let sb = Sandbox::new("ca").with_env_keys();
+    let path = sb.run(&["ca", "path"]).ok().stdout;
+    let path = std::path::PathBuf::from(path.trim_end());
+    assert_eq!(path, sb.home().join(".local/share/iamdb/rds-ca-bundle.pem"));
+    assert!(!path.exists());
+    let run = sb.run(&["ca", "install"]).ok();
+    assert!(run.stdout.starts_with("installed "), "{}", run.stdout);
+    let embedded =
+        std::fs::read(support("../../crates/iamdb-core/assets/rds-ca-bundle.pem")).unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), embedded);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o644
+    );
+    // openssl reads every certificate in it.
+    let certs = Run::from(
+        std::process::Command::new("openssl")
+            .args(["storeutl", "-noout", "-certs"])
+            .arg(&path)
+            .output()
+            .unwrap(),
+    )
+    .ok();
+    let count = run
+        .stdout
+        .split('(')
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap();
+    assert!(
+        certs.stdout.contains(&format!("Total found: {count}")),
+        "{}",
+        certs.stdout
+    );
+    assert!(count.parse::<usize>().unwrap() > 100);
+    let again = sb.run(&["ca", "install"]).ok();
+    assert!(
+        again.stdout.starts_with("already current: "),
+        "{}",
+        again.stdout
+    );
+
+    // A damaged copy is replaced, and a profile without ssl_ca points clients at it.
+    std::fs::write(&path, "junk").unwrap();
+    sb.write_config(
+        "[profiles.p]\nengine = \"postgres\"\nhost = \"p.c1.eu-west-1.rds.amazonaws.com\"\nuser = \"a\"\n",
+    );
+    let env = sb
+        .run(&["exec", "p", "--", "sh", "-c", "echo \"$PGSSLROOTCERT\""])
+        .ok()
+        .stdout;
+    assert_eq!(env.trim_end(), path.display().to_string());
+    assert_eq!(std::fs::read(&path).unwrap(), embedded);
 }

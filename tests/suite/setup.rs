@@ -2,9 +2,7 @@
 //! policy accepted by moto's IAM, and the SQL run on the real test servers, where the user it
 //! creates then logs in with an iamdb token.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn moto_env(sb: &mut Sandbox, moto: u16) {
     let url = format!("http://127.0.0.1:{moto}");
@@ -274,10 +272,10 @@ const NAMES: &[&str] = &[
 
 #[test]
 fn postgres_sql_creates_users_that_log_in_with_iamdb() {
-    if !common::pg::available() {
+    if !crate::common::pg::available() {
         return;
     }
-    let pg = common::pg::Pg::shared();
+    let pg = crate::common::pg::Pg::shared();
     let sb = Sandbox::new("setup-pg").with_env_keys();
     let mut config = String::new();
     for (i, name) in NAMES.iter().enumerate() {
@@ -322,10 +320,10 @@ fn postgres_sql_creates_users_that_log_in_with_iamdb() {
 
 #[test]
 fn mariadb_sql_creates_users_that_require_tls() {
-    if !common::my::available() {
+    if !crate::common::my::available() {
         return;
     }
-    let my = common::my::My::shared();
+    let my = crate::common::my::My::shared();
     let sb = Sandbox::new("setup-my").with_env_keys();
     let mut config = String::new();
     for (i, name) in NAMES.iter().enumerate() {
@@ -382,10 +380,10 @@ fn mysql_string(s: &str) -> String {
 
 #[test]
 fn mysql_grants_reach_only_the_profiles_database() {
-    if !common::my::available() {
+    if !crate::common::my::available() {
         return;
     }
-    let my = common::my::My::shared();
+    let my = crate::common::my::My::shared();
     // `_` and `%` are wildcards in a database-level GRANT: `shop_prod` would also match
     // `shopXprod` unless escaped.
     my.sql("CREATE DATABASE IF NOT EXISTS `shop_prod`; CREATE DATABASE IF NOT EXISTS `shopXprod`");

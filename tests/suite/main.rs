@@ -1,0 +1,40 @@
+//! iamdb's integration suite: the real `iamdb` and `iamdb-credentials` binaries in sandboxes of
+//! their own, against real clients, servers and keyrings started here (common/). One test
+//! binary: the servers (PostgreSQL, MariaDB, moto) start once per run and are stopped, and
+//! their files and PAM services removed, when it ends. Linux only: the suite drives user
+//! namespaces, PAM and the kernel keyring.
+//!
+//! One file per command (named after it), then suites named by concern: conformance
+//! (byte-identical tokens), credentials (AWS credential sources), config (the file every
+//! command reads), hardening (faults and load), security (other users, untidy setups),
+//! protocol (iamdb and its helper), crates (the dependency graph), docs (man pages, help,
+//! README), packaging (the .deb, the RPM and the rest).
+#![cfg(target_os = "linux")]
+
+mod common;
+
+mod ca;
+mod cache;
+mod completions;
+mod config;
+mod conformance;
+mod crates;
+mod credentials;
+mod docs;
+mod doctor;
+mod exec;
+mod hardening;
+mod inspect;
+mod mycnf;
+mod mysql;
+mod packaging;
+mod pgpass;
+mod pgservice;
+mod profile;
+mod protocol;
+mod psql;
+mod refresh;
+mod security;
+mod setup;
+mod shell;
+mod token;

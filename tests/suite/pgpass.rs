@@ -1,0 +1,98 @@
+//! `iamdb pgpass sync`: plain psql logs in from the `.pgpass` iamdb keeps.
+
+use crate::common::pg::{self, Pg, sandbox};
+use crate::common::*;
+
+#[test]
+fn pgpass_sync_feeds_plain_psql() {
+    if !pg::available() {
+        return;
+    }
+    let pg = Pg::shared();
+    let sb = sandbox(
+        "pgpass",
+        pg,
+        &[
+            ("db", "localhost", "app", false),
+            ("viatunnel", pg::RDS_NAME, "a+b c", true),
+        ],
+    );
+    let pgpass = sb.home().join(".pgpass");
+    let foreign = "# my own lines\nlocalhost:5432:*:me:hunter2\n*:*:*:legacy:pa\\:ss\n";
+    std::fs::write(&pgpass, foreign).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o644)).unwrap();
+
+    let run = sb.run(&["pgpass", "sync"]).ok();
+    assert!(
+        run.stderr.contains("was readable by others"),
+        "{}",
+        run.stderr
+    );
+    let text = std::fs::read_to_string(&pgpass).unwrap();
+    assert!(
+        text.starts_with(foreign),
+        "foreign lines kept byte for byte:\n{text}"
+    );
+    assert_eq!(
+        std::fs::metadata(&pgpass).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(
+        text.contains(&format!(
+            "localhost:{}:shop:app:localhost\\:{}/?Action=connect",
+            pg.port, pg.port
+        )),
+        "escaped:\n{text}"
+    );
+
+    let plain = |conninfo: &str| {
+        sb.command("psql")
+            .args([conninfo, "-X", "-tA", "-c", "SELECT current_user"])
+            .output()
+            .map(Run::from)
+            .unwrap()
+    };
+    let conninfo = format!(
+        "host=localhost port={} dbname=shop user=app sslmode=verify-full sslrootcert={}",
+        pg.port,
+        pg.ca.display()
+    );
+    assert_eq!(plain(&conninfo).ok().stdout, "app\n");
+    let tunnel = format!(
+        "host={} hostaddr=127.0.0.1 port={} dbname=shop user='a+b c' sslmode=verify-full sslrootcert={}",
+        pg::RDS_NAME,
+        pg.port,
+        pg.ca.display()
+    );
+    assert_eq!(plain(&tunnel).ok().stdout, "a+b c\n");
+
+    // The negative twin: once iamdb's lines are removed, libpq has no password to send.
+    sb.run(&["pgpass", "sync", "--remove"]).ok();
+    assert_eq!(std::fs::read_to_string(&pgpass).unwrap(), foreign);
+    let run = plain(&conninfo);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr.contains("no password supplied"),
+        "{}",
+        run.stderr
+    );
+
+    // A symlinked .pgpass stays a link; only the named profile is written.
+    let real = sb.root.join("dotfiles-pgpass");
+    std::fs::rename(&pgpass, &real).unwrap();
+    std::os::unix::fs::symlink(&real, &pgpass).unwrap();
+    sb.run(&["pgpass", "sync", "db"]).ok();
+    assert!(
+        std::fs::symlink_metadata(&pgpass)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let text = std::fs::read_to_string(&real).unwrap();
+    assert!(
+        text.contains("# iamdb profile db\n") && !text.contains("viatunnel"),
+        "{text}"
+    );
+    assert_eq!(plain(&conninfo).ok().stdout, "app\n");
+}
