@@ -38,8 +38,8 @@ Environment: IAMDB_CONFIG (the config file; it must be writable by its owner onl
 call's deadline, 3000), IAMDB_CREDENTIALS_TIMEOUT (seconds to resolve AWS credentials, 30)."
 )]
 pub struct Cli {
-    /// Config file to read instead of $XDG_CONFIG_HOME/iamdb/config.toml.
-    #[arg(long, global = true, env = iamdb_core::env::CONFIG, value_name = "FILE")]
+    /// Config file to read instead of $XDG_CONFIG_HOME/iamdb/config.toml (or $IAMDB_CONFIG).
+    #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
     /// Log to stderr what was resolved and from where (-vv adds the AWS SDK's own logs).

@@ -25,7 +25,9 @@ use iamdb_core::error::Result;
 use crate::cli::{Cli, Command};
 
 pub fn run(cli: Cli) -> Result<()> {
-    let config = cli.config.as_deref();
+    // --config, else IAMDB_CONFIG (read with every other IAMDB_* variable, in iamdb-core).
+    let from_env = iamdb_core::env::get().config;
+    let config = cli.config.as_deref().or(from_env.as_deref());
     match cli.command {
         Command::Token(args) => token::run(config, args),
         Command::Profile(cmd) => profile::run(config, cmd),
