@@ -145,19 +145,34 @@ for i in "${!names[@]}"; do
   printf '| `%s` | %s MB |\n' "${names[$i]}" "$mb" >> "$work/mem.md"
 done
 
-# CPU time of the iamdb rows: perf stat's task-clock over 300 runs, which does not count the
-# time the process waits for the CPU.
+# CPU time of the iamdb rows: perf stat's task-clock, which does not count the time the
+# process waits for the CPU. The rows take turns, 8 rounds of 100 runs each, so that a slow
+# spell of the machine (CPUID traps to the hypervisor vary) lands on every row alike; the
+# table gives the median round and the range.
 : > "$work/cpu.md"
 if command -v perf >/dev/null && perf stat -e task-clock true 2>/dev/null; then
-  echo "== task-clock (perf stat, 300 runs)"
-  printf '| Command | task-clock [ms] |\n|:---|---:|\n' > "$work/cpu.md"
-  for i in "${!names[@]}"; do
-    case "${names[$i]}" in empty-rust|iamdb-*) ;; *) continue ;; esac
-    # shellcheck disable=SC2086
-    ms=$(perf stat -x, -e task-clock -r 300 ${cmds[$i]} 2>&1 >/dev/null | awk -F, '/task-clock/ { printf "%.3f \xc2\xb1 %s", $1, $4 }')
-    printf '%-26s %s ms\n' "${names[$i]}" "$ms"
-    printf '| `%s` | %s |\n' "${names[$i]}" "$ms" >> "$work/cpu.md"
+  echo "== task-clock (perf stat, 8 rounds of 100 runs, rows interleaved)"
+  : > "$work/cpu.txt"
+  for _ in 1 2 3 4 5 6 7 8; do
+    for i in "${!names[@]}"; do
+      case "${names[$i]}" in empty-rust|iamdb-*) ;; *) continue ;; esac
+      # shellcheck disable=SC2086
+      ms=$(perf stat -x, -e task-clock -r 100 ${cmds[$i]} 2>&1 >/dev/null | awk -F, '/task-clock/ { print $1 }')
+      printf '%s\t%s\n' "${names[$i]}" "$ms" >> "$work/cpu.txt"
+    done
   done
+  "$PY" - "$work/cpu.txt" "$work/cpu.md" <<'PY'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    name, ms = line.rstrip("\n").split("\t")
+    rows.setdefault(name, []).append(float(ms))
+with open(sys.argv[2], "w") as out:
+    out.write("| Command | task-clock median [ms] | rounds' range [ms] |\n|:---|---:|---:|\n")
+    for name, v in rows.items():
+        print(f"{name:26} {statistics.median(v):.3f} ms  ({min(v):.3f} .. {max(v):.3f})")
+        out.write(f"| `{name}` | {statistics.median(v):.3f} | {min(v):.3f} .. {max(v):.3f} |\n")
+PY
 else
   echo "== task-clock: perf is not installed or not permitted here; skipped"
 fi

@@ -9,8 +9,8 @@ use std::io;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-use toml::Spanned;
+use serde::Serialize;
+use toml_edit::{Item, TableLike};
 
 use crate::engine::{self, Engine, Family};
 use crate::error::{Error, Result};
@@ -18,17 +18,6 @@ pub use crate::settings::Settings;
 use crate::settings::{SCHEMA, Scope};
 
 pub const DEFAULT_REFRESH_MARGIN: u32 = 120;
-
-/// One table as written in the file, keys and values with their positions.
-type RawTable = BTreeMap<Spanned<String>, Spanned<toml::Value>>;
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawFile {
-    defaults: Option<Spanned<RawTable>>,
-    #[serde(default)]
-    profiles: BTreeMap<Spanned<String>, Spanned<RawTable>>,
-}
 
 /// A loaded config file.
 #[derive(Debug)]
@@ -138,12 +127,39 @@ pub fn nearest<'a>(name: &str, names: impl IntoIterator<Item = &'a str>) -> Opti
         .map(|(_, n)| n)
 }
 
-/// The settings of one table of the file, every value checked.
-fn settings(at: &Located<'_>, base: &Path, table: RawTable, defaults: bool) -> Result<Settings> {
+/// Where `key` is written in `table` (the file's start when toml_edit kept no position).
+fn key_span(table: &dyn TableLike, key: &str) -> Range<usize> {
+    table
+        .get_key_value(key)
+        .and_then(|(k, _)| k.span())
+        .unwrap_or(0..0)
+}
+
+/// `item` as a table: a `[header]` table, a dotted key or an inline table.
+fn table<'a>(
+    at: &Located<'_>,
+    item: &'a Item,
+    span: Range<usize>,
+    what: &str,
+) -> Result<&'a dyn TableLike> {
+    item.as_table_like().ok_or_else(|| {
+        at.error(
+            item.span().unwrap_or(span),
+            format!("{what} must be a table"),
+        )
+    })
+}
+
+/// The settings of one table of the file, every value checked, in the order written.
+fn settings(
+    at: &Located<'_>,
+    base: &Path,
+    table: &dyn TableLike,
+    defaults: bool,
+) -> Result<Settings> {
     let mut settings = Settings::default();
-    for (key, value) in table {
-        let span = key.span();
-        let key = key.into_inner();
+    for (key, value) in table.iter() {
+        let span = key_span(table, key);
         let def = SCHEMA.iter().find(|d| d.key == key);
         if defaults && def.is_some_and(|d| d.scope == Scope::Profile) {
             return Err(at.error(
@@ -151,11 +167,13 @@ fn settings(at: &Located<'_>, base: &Path, table: RawTable, defaults: bool) -> R
                 format!("`{key}` belongs in a [profiles.NAME] table, not in [defaults]"),
             ));
         }
-        match settings.set_toml(&key, value.get_ref(), base) {
-            Some(result) => result.map_err(|m| at.error(value.span(), m))?,
+        match settings.set_toml(key, value, base) {
+            Some(result) => {
+                result.map_err(|m| at.error(value.span().unwrap_or(span.clone()), m))?
+            }
             None => {
                 let mut message = format!("unknown field `{key}`");
-                if let Some(near) = nearest(&key, SCHEMA.iter().map(|d| d.key)) {
+                if let Some(near) = nearest(key, SCHEMA.iter().map(|d| d.key)) {
                     message.push_str(&format!(", did you mean `{near}`?"));
                 }
                 return Err(at.error(span, message));
@@ -193,25 +211,42 @@ impl Config {
 
     pub fn parse(path: PathBuf, text: &str) -> Result<Config> {
         let at = Located { path: &path, text };
-        let raw: RawFile = toml::from_str(text).map_err(|e| {
+        let doc = toml_edit::Document::parse(text).map_err(|e| {
             let message = e.message().trim_end().replace('\n', " ");
             match e.span() {
                 Some(span) => at.error(span, message),
                 None => Error::config(format!("{}: {message}", path.display())),
             }
         })?;
+        let root = doc.as_table();
+        for (key, _) in root.iter() {
+            if key != "defaults" && key != "profiles" {
+                let mut message =
+                    format!("unknown field `{key}`, expected `defaults` or `profiles`");
+                if let Some(near) = nearest(key, ["defaults", "profiles"]) {
+                    message = format!("unknown field `{key}`, did you mean `{near}`?");
+                }
+                return Err(at.error(key_span(root, key), message));
+            }
+        }
         let base = path.parent().unwrap_or(Path::new("."));
-        let defaults = match raw.defaults {
-            Some(table) => settings(&at, base, table.into_inner(), true)?,
+        let defaults = match root.get("defaults") {
+            Some(item) => {
+                let t = table(&at, item, key_span(root, "defaults"), "`defaults`")?;
+                settings(&at, base, t, true)?
+            }
             None => Settings::default(),
         };
         let mut profiles = BTreeMap::new();
-        for (name, table) in raw.profiles {
-            check_profile_name(name.get_ref()).map_err(|m| at.error(name.span(), m))?;
-            profiles.insert(
-                name.into_inner(),
-                settings(&at, base, table.into_inner(), false)?,
-            );
+        if let Some(item) = root.get("profiles") {
+            let all = table(&at, item, key_span(root, "profiles"), "`profiles`")?;
+            for (name, item) in all.iter() {
+                let span = key_span(all, name);
+                check_profile_name(name).map_err(|m| at.error(span.clone(), m))?;
+                let what = format!("profile `{name}`");
+                let t = table(&at, item, span, &what)?;
+                profiles.insert(name.to_string(), settings(&at, base, t, false)?);
+            }
         }
         Ok(Config {
             path,
@@ -492,6 +527,18 @@ connect_port = 13306
     }
 
     #[test]
+    fn profiles_may_be_dotted_keys_or_inline_tables() {
+        let cfg = parse(
+            "[profiles]\na.host = \"h\"\na.user = \"u\"\na.port = 5432\nb = { host = \"h\", user = \"v\", engine = \"mysql\" }\n",
+        )
+        .unwrap();
+        let a = cfg.resolve(Some("a"), Settings::default()).unwrap();
+        assert_eq!((a.user.as_str(), a.port), ("u", 5432));
+        let b = cfg.resolve(Some("b"), Settings::default()).unwrap();
+        assert_eq!((b.user.as_str(), b.port), ("v", 3306));
+    }
+
+    #[test]
     fn errors_name_file_line_and_column() {
         let cases = [
             (
@@ -546,6 +593,27 @@ connect_port = 13306
             (
                 "[profiles.a]\ncache = \"disk\"\n",
                 "/cfg/config.toml:2:9: cache \"disk\" is not one of auto, keyutils, secret-service, file or none",
+            ),
+            (
+                "defaults = 3\n",
+                "/cfg/config.toml:1:12: `defaults` must be a table",
+            ),
+            (
+                "[profiles]\na = \"x\"\n",
+                "/cfg/config.toml:2:5: profile `a` must be a table",
+            ),
+            (
+                "[profiles.a.host]\nx = 1\n",
+                "/cfg/config.toml:1:1: host must be a string, not a table",
+            ),
+            (
+                "[profiles.a]\nport = \"5432\"\n",
+                "/cfg/config.toml:2:8: port must be a whole number, not a string",
+            ),
+            // The first problem as written, not in alphabetical order.
+            (
+                "[profiles.b]\nzzz = 1\n[profiles.a]\nyyy = 1\n",
+                "/cfg/config.toml:2:1: unknown field `zzz`",
             ),
         ];
         for (text, want) in cases {

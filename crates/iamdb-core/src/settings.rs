@@ -11,6 +11,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+use toml_edit::{Item, Value};
 
 use crate::cache::Choice;
 use crate::endpoint;
@@ -71,11 +72,8 @@ pub trait Kind {
     fn parse(text: &str) -> Result<Self::Value, String>;
 
     /// From the config file's value; a relative path is relative to the file's directory.
-    fn from_toml(value: &toml::Value, _base: &Path) -> Result<Self::Value, String> {
-        match value {
-            toml::Value::String(s) => Self::parse(s),
-            other => Err(format!("must be a string, not {}", type_name(other))),
-        }
+    fn from_toml(value: &Item, _base: &Path) -> Result<Self::Value, String> {
+        Self::parse(string(value)?)
     }
 
     /// As `profile add` writes it into the config file.
@@ -90,21 +88,29 @@ pub trait Kind {
     }
 }
 
-fn type_name(v: &toml::Value) -> &'static str {
-    match v {
-        toml::Value::String(_) => "a string",
-        toml::Value::Integer(_) => "a number",
-        toml::Value::Float(_) => "a decimal number",
-        toml::Value::Boolean(_) => "true or false",
-        toml::Value::Datetime(_) => "a date",
-        toml::Value::Array(_) => "a list",
-        toml::Value::Table(_) => "a table",
+fn type_name(item: &Item) -> &'static str {
+    match item {
+        Item::Value(Value::String(_)) => "a string",
+        Item::Value(Value::Integer(_)) => "a number",
+        Item::Value(Value::Float(_)) => "a decimal number",
+        Item::Value(Value::Boolean(_)) => "true or false",
+        Item::Value(Value::Datetime(_)) => "a date",
+        Item::Value(Value::Array(_)) | Item::ArrayOfTables(_) => "a list",
+        Item::Value(Value::InlineTable(_)) | Item::Table(_) => "a table",
+        Item::None => "nothing",
     }
 }
 
-fn integer(value: &toml::Value) -> Result<i64, String> {
-    match value {
-        toml::Value::Integer(i) => Ok(*i),
+fn string(item: &Item) -> Result<&str, String> {
+    match item {
+        Item::Value(Value::String(s)) => Ok(s.value()),
+        other => Err(format!("must be a string, not {}", type_name(other))),
+    }
+}
+
+fn integer(item: &Item) -> Result<i64, String> {
+    match item {
+        Item::Value(Value::Integer(i)) => Ok(*i.value()),
         other => Err(format!("must be a whole number, not {}", type_name(other))),
     }
 }
@@ -192,7 +198,7 @@ impl Kind for PortKind {
             .map_err(|_| format!("must be a port number between 1 and 65535, not {text:?}"))?;
         Self::check(n)
     }
-    fn from_toml(value: &toml::Value, _base: &Path) -> Result<u16, String> {
+    fn from_toml(value: &Item, _base: &Path) -> Result<u16, String> {
         Self::check(integer(value)?)
     }
     fn to_toml(v: &u16) -> toml_edit::Value {
@@ -292,10 +298,8 @@ impl Kind for PathKind {
         let p = PathBuf::from(text);
         Ok(std::path::absolute(&p).unwrap_or(p))
     }
-    fn from_toml(value: &toml::Value, base: &Path) -> Result<PathBuf, String> {
-        let toml::Value::String(text) = value else {
-            return Err(format!("must be a string, not {}", type_name(value)));
-        };
+    fn from_toml(value: &Item, base: &Path) -> Result<PathBuf, String> {
+        let text = string(value)?;
         check_text(text)?;
         if let Some(rest) = text.strip_prefix("~/")
             && let Some(home) = dirs::home_dir()
@@ -332,7 +336,7 @@ impl Kind for MarginKind {
             .map_err(|_| format!("must be a number of seconds, not {text:?}"))?;
         Self::check(n)
     }
-    fn from_toml(value: &toml::Value, _base: &Path) -> Result<u32, String> {
+    fn from_toml(value: &Item, _base: &Path) -> Result<u32, String> {
         Self::check(integer(value)?)
     }
     fn to_toml(v: &u32) -> toml_edit::Value {
@@ -372,7 +376,7 @@ macro_rules! settings {
             pub fn set_toml(
                 &mut self,
                 key: &str,
-                value: &toml::Value,
+                value: &Item,
                 base: &Path,
             ) -> Option<Result<(), String>> {
                 match key {
@@ -519,7 +523,7 @@ mod tests {
         );
         let base = Path::new("/cfg");
         assert_eq!(
-            s.set_toml("port", &toml::Value::Integer(0), base)
+            s.set_toml("port", &toml_edit::value(0), base)
                 .unwrap()
                 .unwrap_err(),
             "port must be between 1 and 65535, not 0"
@@ -528,14 +532,11 @@ mod tests {
             s.set_flag("aws_profile", "a\tb").unwrap_err(),
             "--aws-profile \"a\\tb\" contains the control character '\\t'"
         );
-        s.set_toml("ssl_ca", &toml::Value::String("ca.pem".into()), base)
+        s.set_toml("ssl_ca", &toml_edit::value("ca.pem"), base)
             .unwrap()
             .unwrap();
         assert_eq!(s.ssl_ca, Some(PathBuf::from("/cfg/ca.pem")));
-        assert!(
-            s.set_toml("hots", &toml::Value::String("x".into()), base)
-                .is_none()
-        );
+        assert!(s.set_toml("hots", &toml_edit::value("x"), base).is_none());
     }
 
     #[test]
