@@ -4,8 +4,8 @@
 //! a flag, its one-line help and what it means when unset. From that one entry come: the
 //! config file's loading with file:line:column errors, the flags of `iamdb token` and
 //! `iamdb profile add` (so their help, man pages and completions), `profile add`'s TOML,
-//! `profile show`, and the README's settings table (a test compares them). Adding a setting
-//! is an entry here and the code that uses its value.
+//! `profile show`, and the README's settings table (a test compares them; IAMDB_BLESS=1
+//! rewrites it). Adding a setting is an entry here and the code that uses its value.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
