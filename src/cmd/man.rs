@@ -16,7 +16,8 @@ pub fn run(dir: &Path) -> Result<()> {
     iamdb_core::sys::dir_mode(&mut builder, 0o755);
     builder
         .create(dir)
-        .map_err(|e| Error::config(format!("cannot create {}: {e}", dir.display())))?;
+        .map_err(|e| iamdb_core::fsutil::in_the_way(dir, e))
+        .map_err(|e| Error::config(format!("cannot write man pages to {}: {e}", dir.display())))?;
     // The release version, not the commit: the committed pages must not change with every commit.
     let mut cmd = Cli::command().version(env!("CARGO_PKG_VERSION"));
     cmd.build();

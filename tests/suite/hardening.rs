@@ -1070,3 +1070,92 @@ fn no_command_shows_a_secret_and_only_iamdbs_private_files_hold_one() {
         0o700
     );
 }
+
+#[test]
+fn a_file_that_cannot_be_written_exits_3_from_every_command() {
+    // One failure, one exit code: every command that writes a file says which file and why,
+    // on one line, and exits 3 (the README's table), whatever the file is.
+    let mut sb = Sandbox::new("unwritable").with_env_keys();
+    sb.write_config(
+        "[profiles.pg]\nengine = \"postgres\"\nhost = \"db.abc.eu-west-1.rds.amazonaws.com\"\nuser = \"app\"\n\
+         [profiles.my]\nengine = \"mysql\"\nhost = \"my.abc.eu-west-1.rds.amazonaws.com\"\nuser = \"app\"\n",
+    );
+    // A regular file where a directory should be: nothing can be created below it, not even
+    // by root.
+    let blocker = sb.root.join("blocker");
+    std::fs::write(&blocker, "a file").unwrap();
+    let under = |name: &str| blocker.join(name).display().to_string();
+
+    sb.set("PGPASSFILE", under("pgpass"));
+    sb.set("PGSERVICEFILE", under("pg_service.conf"));
+    let cases: Vec<(Vec<String>, String)> = vec![
+        (
+            vec!["pgpass".into(), "sync".into(), "pg".into()],
+            under("pgpass"),
+        ),
+        (
+            vec!["pgservice".into(), "sync".into(), "pg".into()],
+            under("pg_service.conf"),
+        ),
+        (vec!["man".into(), under("man")], under("man")),
+        (vec!["ca".into(), "install".into()], under("data")),
+        (
+            vec![
+                "--config".into(),
+                under("config.toml"),
+                "profile".into(),
+                "add".into(),
+                "new".into(),
+                "--host".into(),
+                "db.abc.eu-west-1.rds.amazonaws.com".into(),
+                "--user".into(),
+                "app".into(),
+                "--engine".into(),
+                "postgres".into(),
+            ],
+            under("config.toml"),
+        ),
+    ];
+    let blocked = format!("{} is a regular file, not a directory", blocker.display());
+    for (args, path) in &cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        if args[0] == "ca" {
+            sb.set("XDG_DATA_HOME", under("data"));
+        }
+        let run = sb.run(&args).fails(3);
+        let first = run.stderr.lines().next().unwrap_or_default();
+        assert!(
+            first.starts_with("iamdb: error: ")
+                && first.contains(path.as_str())
+                && first.contains(&blocked),
+            "{args:?} names {path} and what is in the way: {}",
+            run.stderr
+        );
+        let rest: Vec<&str> = run.stderr.lines().skip(1).collect();
+        assert!(
+            rest.iter().all(|l| l.starts_with("  hint: ")),
+            "{args:?}: one error line, then hints only: {}",
+            run.stderr
+        );
+    }
+
+    // The MySQL option file: iamdb's own my.cnf below a config directory that is a file.
+    let mut sb2 = Sandbox::new("unwritable-my").with_env_keys();
+    let config = sb2.root.join("config-file");
+    std::fs::write(&config, "a file").unwrap();
+    let cfg = sb2.root.join("iamdb.toml");
+    std::fs::write(
+        &cfg,
+        "[profiles.my]\nengine = \"mysql\"\nhost = \"my.abc.eu-west-1.rds.amazonaws.com\"\nuser = \"app\"\n",
+    )
+    .unwrap();
+    sb2.set("XDG_CONFIG_HOME", config.display().to_string());
+    let cfg = cfg.display().to_string();
+    let run = sb2.run(&["--config", &cfg, "mycnf", "sync", "my"]).fails(3);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&config.display().to_string()),
+        "names the directory it could not write below: {}",
+        run.stderr
+    );
+}

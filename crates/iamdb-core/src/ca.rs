@@ -35,7 +35,15 @@ fn read_bundle(path: &Path) -> Result<Option<Vec<u8>>> {
     use std::io::Read;
     let (file, meta) = match fsutil::open_regular(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        // No bundle there: writing one says what stands in the way, if anything does.
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            return Ok(None);
+        }
         Err(e) => {
             return Err(Error::config(format!(
                 "cannot read the CA bundle {}: {e}",

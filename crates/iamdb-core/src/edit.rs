@@ -31,7 +31,7 @@ pub fn edit_file(
     fsutil::check_home_owner(&target).map_err(unsafe_place)?;
     if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
         fsutil::create_dirs(dir)
-            .map_err(|e| Error::config(format!("cannot create {}: {e}", dir.display())))?;
+            .map_err(|e| Error::config(format!("cannot write {}: {e}", target.display())))?;
         if private.is_some() {
             fsutil::check_trusted("the directory", dir).map_err(|e| {
                 Error::config(format!(
@@ -146,7 +146,7 @@ pub fn edit_config(path: &Path, change: impl FnOnce(&str) -> Result<String>) -> 
     fsutil::check_home_owner(path).map_err(unsafe_place)?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fsutil::create_dirs(dir)
-            .map_err(|e| Error::config(format!("cannot create {}: {e}", dir.display())))?;
+            .map_err(|e| Error::config(format!("cannot write {}: {e}", path.display())))?;
     }
     let _lock = fsutil::edit_lock(path)
         .map_err(|e| Error::config(format!("cannot lock {}: {e}", path.display())))?;

@@ -227,7 +227,33 @@ pub fn create_dirs(dir: &Path) -> io::Result<()> {
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
     sys::dir_mode(&mut builder, 0o700);
-    builder.create(dir)
+    builder.create(dir).map_err(|e| in_the_way(dir, e))
+}
+
+/// Explains a failure to create `dir`: when a file stands where one of its directories should
+/// be, the error names that file ("File exists" alone does not say which).
+pub fn in_the_way(dir: &Path, e: io::Error) -> io::Error {
+    if matches!(
+        e.kind(),
+        io::ErrorKind::AlreadyExists | io::ErrorKind::NotADirectory
+    ) {
+        for ancestor in dir.ancestors() {
+            if let Ok(meta) = fs::metadata(ancestor) {
+                if !meta.is_dir() {
+                    return io::Error::new(
+                        e.kind(),
+                        format!(
+                            "{} is {}, not a directory",
+                            ancestor.display(),
+                            file_kind(&meta)
+                        ),
+                    );
+                }
+                break;
+            }
+        }
+    }
+    e
 }
 
 /// Opens `path` for reading, refusing anything but a regular file: a FIFO (a `PGPASSFILE` or
