@@ -32,7 +32,11 @@ fn named<T: Named + Clone + Send + Sync>() -> impl TypedValueParser<Value = T> {
 shortly before it expires, and hands it to the database clients you already use.",
     after_help = "Exit codes: 0 ok, 1 internal error, 2 usage error, 3 config error, \
 4 AWS credential error, 5 cache error, 6 a check failed (doctor, inspect, ca update), \
-7 installation problem (iamdb-credentials missing or from another release).\n\n\
+7 installation problem (iamdb-credentials missing or from another release), 130 Ctrl-C at the \
+MFA code prompt.\n\n\
+MFA: an AWS profile whose role has mfa_serial gets its code from mfa_process (iamdb's profile, \
+else the AWS profile), else from the terminal, once per role session (kept in the cache until 5 \
+minutes before it ends, 1 hour by default); with no terminal, run `iamdb login PROFILE` first.\n\n\
 Environment: IAMDB_CONFIG (the config file; it must be writable by its owner only), IAMDB_CACHE \
 (auto, keyutils, secret-service, file, none), IAMDB_KEYRING_TIMEOUT_MS (a Secret Service \
 call's deadline, 3000), IAMDB_CREDENTIALS_TIMEOUT (seconds to resolve AWS credentials, 30)."
@@ -53,7 +57,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Print an IAM authentication token for a profile or for the given endpoint.
+    /// Print an IAM authentication token for a profile or for the given endpoint. An AWS
+    /// profile with an MFA device asks for a code once per role session (see `iamdb login`).
     Token(TokenArgs),
     /// List, show, add or remove connection profiles in the config file.
     #[command(subcommand)]
@@ -146,8 +151,9 @@ pub enum Command {
     #[command(subcommand)]
     Pgservice(PgserviceCommand),
     /// Check, in order, everything between you and an IAM login, and say how to fix what
-    /// fails: config, region, AWS credentials, identity (STS), clock, DNS, TCP, TLS against the
-    /// CA bundle, cache, client programs, synced files. Exits 6 when a check fails.
+    /// fails: config, region, AWS credentials (and their MFA session), identity (STS), clock,
+    /// DNS, TCP, TLS against the CA bundle, cache, client programs, synced files. Exits 6 when
+    /// a check fails.
     #[command(
         after_help = "Examples:\n  iamdb doctor prod\n  iamdb doctor            # every profile, or just AWS credentials when there is none\n  iamdb doctor prod --format json | jq '.profiles[0].checks[] | select(.status == \"fail\")'\n\nNetwork steps time out after a few seconds each."
     )]
@@ -165,6 +171,24 @@ pub enum Command {
         after_help = "Examples:\n  iamdb lock ~/.pgpass -- sh -c 'echo \"db.example.com:5432:*:me:pw\" >> ~/.pgpass'\n\nExits with the command's exit code."
     )]
     Lock(LockArgs),
+    /// Ask for the MFA code of a profile's role now and keep the role session in the cache,
+    /// so that tokens, clients, synced files and `refresh --watch` use it without asking
+    /// (for use before starting a GUI client or a refresher that has no terminal).
+    #[command(
+        after_help = "Examples:\n  iamdb login prod                 # the AWS profile of iamdb profile prod\n  iamdb login --aws-profile dba    # an AWS profile directly\n\nThe code comes from mfa_process when the profile (or its AWS profile) sets one, else it is\nasked for on the terminal. A session is kept until 5 minutes before it ends (1 hour by default,\nduration_seconds in the AWS profile); `iamdb cache list` shows it, `iamdb cache clear` removes it."
+    )]
+    Login(LoginArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Profile from the config file whose AWS profile to log in [default: the AWS default
+    /// profile, or AWS_PROFILE].
+    #[arg(value_name = "PROFILE", conflicts_with = "aws_profile")]
+    pub profile: Option<String>,
+    /// An AWS profile (from ~/.aws/config) to log in, instead of an iamdb profile's.
+    #[arg(long, value_name = "NAME")]
+    pub aws_profile: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -63,6 +63,9 @@ pub fn command() -> clap::Command {
     for name in ["doctor", "setup", "exec"] {
         cmd = sub(cmd, name, |c| with(c, "profile", any()));
     }
+    cmd = sub(cmd, "login", |c| {
+        with(with(c, "profile", any()), "aws_profile", aws())
+    });
     cmd = sub(cmd, "profile", |c| {
         let c = sub(c, "show", |s| with(s, "name", any()));
         let c = sub(c, "remove", |s| with(s, "name", any()));

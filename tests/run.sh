@@ -22,6 +22,9 @@ command -v keyctl >/dev/null || need+=(keyutils)
 command -v dbus-run-session >/dev/null || need+=(dbus-daemon)
 command -v gnome-keyring-daemon >/dev/null || need+=(gnome-keyring)
 command -v unshare >/dev/null || need+=(util-linux)
+# A real pseudo-terminal for the MFA prompt (script), and a process with no terminal (setsid).
+command -v script >/dev/null || need+=(bsdutils)
+command -v setsid >/dev/null || need+=(util-linux)
 # Other OS users for the security tests (useradd, gpasswd).
 command -v useradd >/dev/null || need+=(passwd)
 [ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql-15)

@@ -1,5 +1,6 @@
 //! `iamdb cache list | clear [PROFILE]`.
 
+use std::path::Path;
 use std::time::SystemTime;
 
 use iamdb_core::cache;
@@ -9,10 +10,10 @@ use iamdb_core::error::Result;
 use crate::cli::{CacheCommand, Format};
 use crate::output;
 
-pub fn run(cmd: CacheCommand) -> Result<()> {
+pub fn run(config: Option<&Path>, cmd: CacheCommand) -> Result<()> {
     match cmd {
         CacheCommand::List { format } => list(format),
-        CacheCommand::Clear { profile } => clear(profile.as_deref()),
+        CacheCommand::Clear { profile } => clear(config, profile.as_deref()),
     }
 }
 
@@ -36,21 +37,44 @@ fn list(format: Format) -> Result<()> {
         Format::Json => output::json(&entries),
         Format::Text => {
             if entries.is_empty() {
-                output::say("no cached tokens");
+                output::say("no cached tokens or role sessions");
                 return Ok(());
             }
-            let mut out = format!(
-                "{:20}  {:50}  {:16}  {:14}  EXPIRES IN\n",
-                "PROFILE", "ENDPOINT", "USER", "BACKEND"
-            );
-            for e in entries {
+            let mut tokens = String::new();
+            let mut sessions = String::new();
+            for item in entries {
+                match item {
+                    cache::Item::Token(e) => tokens.push_str(&format!(
+                        "{:20}  {:50}  {:16}  {:14}  {}\n",
+                        e.profile.as_deref().unwrap_or("-"),
+                        format!("{}:{}", e.host, e.port),
+                        e.user,
+                        e.backend.as_str(),
+                        human(e.expires_in)
+                    )),
+                    cache::Item::Session(s) => sessions.push_str(&format!(
+                        "{:20}  {:67}  {:14}  {}\n",
+                        s.aws_profile,
+                        s.role_arn,
+                        s.backend.as_str(),
+                        human(s.expires_in)
+                    )),
+                }
+            }
+            let mut out = String::new();
+            if !tokens.is_empty() {
                 out.push_str(&format!(
-                    "{:20}  {:50}  {:16}  {:14}  {}\n",
-                    e.profile.as_deref().unwrap_or("-"),
-                    format!("{}:{}", e.host, e.port),
-                    e.user,
-                    e.backend.as_str(),
-                    human(e.expires_in)
+                    "{:20}  {:50}  {:16}  {:14}  EXPIRES IN\n{tokens}",
+                    "PROFILE", "ENDPOINT", "USER", "BACKEND"
+                ));
+            }
+            if !sessions.is_empty() {
+                if !out.is_empty() {
+                    out.push('\n');
+                }
+                out.push_str(&format!(
+                    "{:20}  {:67}  {:14}  EXPIRES IN\n{sessions}",
+                    "AWS PROFILE (MFA)", "ROLE", "BACKEND"
                 ));
             }
             output::print(&out)
@@ -58,8 +82,21 @@ fn list(format: Format) -> Result<()> {
     }
 }
 
-fn clear(profile: Option<&str>) -> Result<()> {
-    let (removed, notes) = cache::clear(profile, iamdb_core::env::get().keyring_timeout)?;
+fn clear(config: Option<&Path>, profile: Option<&str>) -> Result<()> {
+    // The role sessions of a profile are those made for its AWS profile; a profile no longer
+    // in the config still has its tokens removed.
+    let aws_profile = match profile {
+        Some(name) => iamdb_core::config::Config::load(config)
+            .ok()
+            .and_then(|c| c.merged(name))
+            .map(|s| iamdb_core::credentials::effective_profile(s.aws_profile.as_deref())),
+        None => None,
+    };
+    let (removed, notes) = cache::clear(
+        profile,
+        aws_profile.as_deref(),
+        iamdb_core::env::get().keyring_timeout,
+    )?;
     for note in notes {
         tracing::debug!(%note, "cache store skipped");
     }
@@ -67,6 +104,18 @@ fn clear(profile: Option<&str>) -> Result<()> {
         Some(p) => format!(" for profile '{p}'"),
         None => String::new(),
     };
-    let s = if removed == 1 { "" } else { "s" };
-    output::print(&format!("removed {removed} cached token{s}{what}\n"))
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let mut text = format!(
+        "removed {} cached token{}",
+        removed.tokens,
+        plural(removed.tokens)
+    );
+    if removed.sessions > 0 {
+        text.push_str(&format!(
+            " and {} role session{}",
+            removed.sessions,
+            plural(removed.sessions)
+        ));
+    }
+    output::print(&format!("{text}{what}\n"))
 }

@@ -8,6 +8,7 @@ mod doctor;
 mod exec;
 mod inspect;
 mod lock;
+mod login;
 mod man;
 mod mycnf;
 mod mysql;
@@ -31,7 +32,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Token(args) => token::run(config, args),
         Command::Profile(cmd) => profile::run(config, cmd),
-        Command::Cache(cmd) => cache::run(cmd),
+        Command::Cache(cmd) => cache::run(config, cmd),
         Command::Psql(args) => psql::run(config, args),
         Command::Exec(args) => exec::run(config, args),
         Command::Mysql(args) => mysql::run(config, args, "mysql"),
@@ -47,6 +48,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Completions { shell } => completions::run(shell),
         Command::Doctor(args) => doctor::run(config, args),
         Command::Setup(args) => setup::run(config, args),
+        Command::Login(args) => login::run(config, args),
         Command::Lock(args) => lock::run(args),
     }
 }

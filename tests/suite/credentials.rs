@@ -4,6 +4,7 @@
 //! credentials that signed are known, the whole token is compared with botocore's for the same
 //! credentials at the same frozen instant.
 
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::*;
@@ -475,5 +476,136 @@ fn region_comes_from_aws_config_when_the_host_does_not_name_one() {
         param(run.token(), "X-Amz-Credential")
             .unwrap()
             .contains("%2Feu-west-1%2F")
+    );
+}
+
+#[test]
+fn eks_pod_identity_rereads_the_rotated_token_file() {
+    // EKS Pod Identity speaks the container-credentials protocol, with the token in a file the
+    // kubelet rotates: every call must send the file's current content.
+    let mut sb = Sandbox::new("eks");
+    let token_file = sb.root.join("eks-pod-identity-token");
+    std::fs::write(&token_file, "pod-token-one").unwrap();
+    let stub = MetadataStub::start(
+        &sb,
+        "eks",
+        &[
+            "ASIAEKSPODEXAMPLE001",
+            "eksSecret/key+1",
+            "eksSession/token=",
+            "2030-01-01T00:00:00Z",
+            &token_file.display().to_string(),
+        ],
+    );
+    sb.set(
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        format!("http://127.0.0.1:{}/creds", stub.port),
+    )
+    .set(
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+        token_file.display().to_string(),
+    );
+    let run = sb.run(&token_args(&[])).ok();
+    assert_eq!(akid(run.token()), "ASIAEKSPODEXAMPLE001");
+
+    std::fs::write(&token_file, "pod-token-two").unwrap();
+    let run = sb.run(&token_args(&[])).ok();
+    assert_eq!(akid(run.token()), "ASIAEKSPODEXAMPLE001");
+    let seen: Vec<String> = stub
+        .requests()
+        .iter()
+        .map(|r| {
+            r["headers"]["authorization"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(seen, ["pod-token-one", "pod-token-two"], "{seen:?}");
+}
+
+/// `~/.aws/login/cache/<sha256 of the session ARN>.json` as the AWS CLI (2.32+) writes it
+/// after `aws login`.
+fn write_login_cache(sb: &Sandbox, arn: &str, expires_at: &str) {
+    let dir = sb.home().join(".aws/login/cache");
+    std::fs::create_dir_all(&dir).unwrap();
+    let name = {
+        let out = Command::new("sha256sum")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                use std::io::Write;
+                c.stdin.take().unwrap().write_all(arn.as_bytes())?;
+                c.wait_with_output()
+            })
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()[..64].to_string()
+    };
+    // The DPoP key the CLI makes for refreshing: an EC P-256 key in SEC1 PEM.
+    require("openssl");
+    let key = Command::new("openssl")
+        .args(["ecparam", "-name", "prime256v1", "-genkey", "-noout"])
+        .output()
+        .unwrap();
+    let doc = serde_json::json!({
+        "accessToken": {
+            "accessKeyId": "ASIALOGINEXAMPLE0001",
+            "secretAccessKey": "loginSecret/key+1",
+            "sessionToken": "loginSession/token=",
+            "accountId": "123456789012",
+            "expiresAt": expires_at,
+        },
+        "tokenType": "aws_sigv4",
+        "refreshToken": "opaque-refresh-token",
+        "idToken": "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln",
+        "clientId": "arn:aws:signin:::devtools/same-device",
+        "dpopKey": String::from_utf8(key.stdout).unwrap(),
+    });
+    std::fs::write(
+        dir.join(format!("{name}.json")),
+        serde_json::to_vec_pretty(&doc).unwrap(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn aws_login_profiles_sign_with_the_cli_cached_session() {
+    if !require_faketime() {
+        return;
+    }
+    let mut sb = Sandbox::new("awslogin");
+    let arn = "arn:aws:iam::123456789012:user/alice";
+    sb.write_aws_config(&format!(
+        "[profile signin]\nlogin_session = {arn}\nregion = eu-west-1\n"
+    ));
+    write_login_cache(&sb, arn, "2026-03-04T06:00:00Z");
+    let run = sb
+        .run_at(
+            AT,
+            &token_args(&["--aws-profile", "signin", "--format", "json"]),
+        )
+        .ok();
+    let doc = run.json();
+    assert_botocore_equal(
+        doc["token"].as_str().unwrap(),
+        "ASIALOGINEXAMPLE0001",
+        "loginSecret/key+1",
+        Some("loginSession/token="),
+    );
+
+    // Expired, and the sign-in service cannot renew it: the error says how to log in again.
+    write_login_cache(&sb, arn, "2026-03-04T05:00:00Z");
+    sb.set(
+        "AWS_ENDPOINT_URL_SIGNIN",
+        format!("http://127.0.0.1:{}", free_port()),
+    );
+    let run = sb
+        .run_at(AT, &token_args(&["--aws-profile", "signin"]))
+        .fails(4);
+    assert!(
+        run.stderr.contains("`aws login --profile signin`"),
+        "{}",
+        run.stderr
     );
 }

@@ -8,7 +8,7 @@
 //! (byte-identical tokens), credentials (AWS credential sources), config (the file every
 //! command reads), hardening (faults and load), security (other users, untidy setups),
 //! protocol (iamdb and its helper), crates (the dependency graph), docs (man pages, help,
-//! README), packaging (the .deb, the RPM and the rest).
+//! README), packaging (the .deb, the RPM and the rest), mfa (role sessions with MFA codes).
 #![cfg(target_os = "linux")]
 
 mod common;
@@ -25,6 +25,7 @@ mod doctor;
 mod exec;
 mod hardening;
 mod inspect;
+mod mfa;
 mod mycnf;
 mod mysql;
 mod packaging;

@@ -23,11 +23,14 @@ fn with_helper(sb: &Sandbox, script: &str) -> String {
 fn a_helper_of_another_release_is_named_with_the_fix() {
     let sb = Sandbox::new("protocol-mismatch");
     sb.write_config(PROFILE);
+    let current = iamdb_core::protocol::VERSION;
+    let next = current + 1;
+    let newer = format!(
+        "#!/bin/sh\ncat >/dev/null\necho '{{\"protocol\": {next}, \"program\": \"iamdb-credentials 0.9.0 (commit abc)\", \"ok\": {{\"type\": \"something_new\"}}}}'\n"
+    );
+    let newer_says = format!("speaks version {next}");
     let cases = [
-        (
-            "#!/bin/sh\ncat >/dev/null\necho '{\"protocol\": 3, \"program\": \"iamdb-credentials 0.9.0 (commit abc)\", \"ok\": {\"type\": \"something_new\"}}'\n",
-            "speaks version 3",
-        ),
+        (newer.as_str(), newer_says.as_str()),
         // The helper of iamdb 0.1, which took arguments and printed a credential_process document.
         (
             "#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \"AKIAOLD\", \"SecretAccessKey\": \"x\", \"Source\": \"old\"}'\n",
@@ -40,7 +43,9 @@ fn a_helper_of_another_release_is_named_with_the_fix() {
         c.args(["token", "db", "--no-cache"]);
         let r = Run::from(c.output().unwrap()).fails(7);
         assert!(
-            r.stderr.contains("speaks version 2 of the helper protocol") && r.stderr.contains(says),
+            r.stderr
+                .contains(&format!("speaks version {current} of the helper protocol"))
+                && r.stderr.contains(says),
             "{}",
             r.stderr
         );

@@ -7,9 +7,13 @@ their real protocols:
         names the role and .../<role> returns its credentials.
   ecs   ECS container credentials: GET on the path of AWS_CONTAINER_CREDENTIALS_FULL_URI with
         the Authorization header the container was given.
+  eks   EKS Pod Identity (the same protocol as ecs): the Authorization header must be the
+        current content of the file AUTH names, read again for every request, as the Pod
+        Identity agent checks the token the kubelet rotates.
   hang  accepts connections and never answers (a metadata service that is not there).
 
 Usage: metadata_server.py MODE LOGFILE [ACCESS_KEY SECRET TOKEN EXPIRATION [AUTH]]
+(for eks, AUTH is the path of the token file)
 Prints the port it listens on, then serves. Each answered request is logged as one JSON line.
 """
 import json
@@ -82,8 +86,12 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(404)
 
     def do_GET(self):
-        if mode == "ecs":
-            if auth is not None and self.headers.get("Authorization") != auth:
+        if mode in ("ecs", "eks"):
+            expected = auth
+            if mode == "eks":
+                with open(auth) as f:
+                    expected = f.read().strip()
+            if expected is not None and self.headers.get("Authorization") != expected:
                 return self.reply(401)
             if self.path == "/creds":
                 return self.reply(200, credentials_document().encode(), "application/json")

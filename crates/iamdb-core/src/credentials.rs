@@ -146,6 +146,8 @@ impl std::fmt::Debug for Credentials {
 pub struct Resolved {
     pub credentials: Credentials,
     pub source: String,
+    /// The MFA role session the credentials come from, if they come from one.
+    pub session: Option<crate::protocol::SessionInfo>,
 }
 
 /// Where a region came from, for `-v` and `profile show`.
@@ -188,6 +190,7 @@ pub fn from_env(aws_profile: Option<&str>) -> Result<Option<Resolved>> {
     Ok(Some(Resolved {
         credentials: Credentials::new(id, secret, session, expiry),
         source: "environment variables".into(),
+        session: None,
     }))
 }
 
@@ -212,6 +215,7 @@ pub fn to_doc(resolved: &Resolved, region: Option<&Region>) -> CredentialsDoc {
         source: resolved.source.clone(),
         region: region.map(|r| r.name.clone()),
         region_source: region.map(|r| r.source.clone()),
+        session: resolved.session.clone(),
     }
 }
 
@@ -233,6 +237,7 @@ pub fn from_doc(doc: &CredentialsDoc) -> Result<(Resolved, Option<Region>)> {
         Resolved {
             credentials,
             source: doc.source.clone(),
+            session: doc.session.clone(),
         },
         region,
     ))

@@ -190,18 +190,34 @@ fn diagnose(r: &mut Report, config: &Result<Config>, name: Option<&str>) {
             },
         },
     };
-    let aws_profile = profile.as_ref().and_then(|p| p.set.aws_profile.clone());
+    let source = match &profile {
+        Some(p) => {
+            let choice = crate::provider::cache_choice(p, crate::provider::CacheMode::Use)
+                .unwrap_or_default();
+            crate::helper::AwsSource {
+                interactive: false,
+                ..crate::provider::aws_source(p, choice)
+            }
+        }
+        None => crate::helper::AwsSource::default(),
+    };
 
     // 2. The region, and 3. the credentials (resolved together when the region needs AWS config).
     let static_region = profile
         .as_ref()
         .and_then(crate::provider::static_region_quiet);
     let need_region = static_region.is_none();
-    let resolved = crate::provider::resolve_credentials(
-        aws_profile.as_deref(),
+    let resolved = crate::provider::resolve_or_challenge(
+        &source,
         need_region,
         static_region.as_ref().map(|r| r.name.as_str()),
     );
+    // A role session that needs a code: doctor never asks, it says what to run.
+    let (resolved, challenge) = match resolved {
+        Ok(Ok(r)) => (Ok(r), None),
+        Ok(Err(c)) => (Err(Error::credentials("needs an MFA code")), Some(c)),
+        Err(e) => (Err(e), None),
+    };
     let region = match (&static_region, &resolved) {
         (Some(r), _) => Some(r.clone()),
         (None, Ok((_, r))) => r.clone(),
@@ -225,9 +241,28 @@ fn diagnose(r: &mut Report, config: &Result<Config>, name: Option<&str>) {
             "set region in the profile (or AWS_REGION)",
         ),
     }
-    let creds = match resolved {
-        Ok((c, _)) => credentials_check(r, c),
-        Err(e) => {
+    let creds = match (resolved, challenge) {
+        (Ok((c, _)), _) => credentials_check(r, c),
+        (Err(_), Some(challenge)) => {
+            r.skip(
+                "credentials",
+                "they come from a role session that needs an MFA code",
+            );
+            let login = match &source.label {
+                Some(p) => format!("iamdb login {p}"),
+                None => format!("iamdb login --aws-profile {}", challenge.aws_profile),
+            };
+            r.fail(
+                "mfa session",
+                format!(
+                    "needs an MFA code: no session for {} (device {}, AWS profile '{}')",
+                    challenge.role_arn, challenge.serial, challenge.aws_profile
+                ),
+                format!("run `{login}` in a terminal (or set mfa_process)"),
+            );
+            None
+        }
+        (Err(e), None) => {
             r.error("credentials", &e);
             None
         }
@@ -240,7 +275,7 @@ fn diagnose(r: &mut Report, config: &Result<Config>, name: Option<&str>) {
             r.skip("identity", "needs working AWS credentials");
             r.skip("clock", "needs STS's answer");
         }
-        Some(_) => match helper::identity(aws_profile.as_deref(), sts_region) {
+        Some(_) => match helper::identity(&source, sts_region) {
             Ok(id) => {
                 r.pass("identity", format!("{} (account {})", id.arn, id.account));
                 clock_check(r, id.server_time);
@@ -330,6 +365,20 @@ fn credentials_check(r: &mut Report, c: Resolved) -> Option<Resolved> {
         "credentials",
         format!("{kind} keys from {}{expiry}", c.source),
     );
+    if let Some(s) = &c.session {
+        let left = crate::when::parse_rfc3339(&s.expiration)
+            .and_then(|t| t.duration_since(now).ok())
+            .map_or(0, |d| d.as_secs());
+        r.pass(
+            "mfa session",
+            format!(
+                "valid for {} ({}, device {})",
+                crate::when::duration(i64::try_from(left).unwrap_or(i64::MAX)),
+                s.role_arn,
+                s.serial
+            ),
+        );
+    }
     Some(c)
 }
 

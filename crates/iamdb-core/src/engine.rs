@@ -3,10 +3,14 @@
 //! Every command asks [`family`] which family a profile is; nothing else decides it.
 
 use std::fmt;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::named::Named;
+
+/// RDS rejects tokens that claim a longer life.
+pub const TOKEN_LIFETIME: Duration = Duration::from_secs(900);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -84,6 +84,15 @@ impl Error {
         }
     }
 
+    /// Ctrl-C at a prompt: exit 130 as a shell reports a command ended by SIGINT, printing
+    /// nothing more.
+    pub fn interrupted() -> Self {
+        Error {
+            silent: Some(130),
+            ..Self::new(Kind::Internal, "interrupted")
+        }
+    }
+
     /// Exit with a child program's own exit code, printing nothing (`iamdb lock`).
     pub fn child_exit(code: i32) -> Self {
         Error {

@@ -11,8 +11,24 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::protocol::{
-    self, Answer, Call, CredentialsDoc, Handshake, Identity, Reply, Request, Resource, Wire,
+    self, Answer, Call, CredentialsDoc, Handshake, Identity, MfaChallenge, MfaCode, Reply, Request,
+    Resource, Wire,
 };
+
+/// Whose AWS credentials a command wants, and how it may get them.
+#[derive(Debug, Clone, Default)]
+pub struct AwsSource {
+    /// The AWS profile (`aws_profile`); None for the default chain.
+    pub aws_profile: Option<String>,
+    /// `mfa_process` from iamdb's profile or `[defaults]`: a command that prints an MFA code.
+    pub mfa_process: Option<String>,
+    /// Where role sessions are kept: the profile's cache choice.
+    pub sessions: crate::settings::Choice,
+    /// The iamdb profile, for messages (`iamdb login PROFILE`).
+    pub label: Option<String>,
+    /// Whether an MFA code may be asked for (false for `doctor`, which only reports).
+    pub interactive: bool,
+}
 
 const NAME: &str = if cfg!(windows) {
     "iamdb-credentials.exe"
@@ -130,7 +146,10 @@ fn run(path: &Path, request: &Request, limit: usize) -> Result<Vec<u8>> {
         .map_err(|e| Error::install(format!("cannot run {}: {e}", path.display())))?;
     let stdout = child.stdout.take().map(|o| read_bounded(o, limit));
     if let Some(mut stdin) = child.stdin.take() {
-        let text = serde_json::to_vec(request).map_err(|e| Error::internal(e.to_string()))?;
+        // The request may hold an MFA code: wiped once written.
+        let text = zeroize::Zeroizing::new(
+            serde_json::to_vec(request).map_err(|e| Error::internal(e.to_string()))?,
+        );
         // A helper that exits before reading is reported by its exit status below.
         let _ = stdin.write_all(&text);
     }
@@ -179,6 +198,7 @@ fn run(path: &Path, request: &Request, limit: usize) -> Result<Vec<u8>> {
 fn unexpected(reply: Reply) -> Error {
     let what = match reply {
         Reply::Credentials(_) => "credentials",
+        Reply::NeedMfa(_) => "a request for an MFA code",
         Reply::Identity(_) => "an identity",
         Reply::Resource(_) => "a resource",
         Reply::Handshake(_) => "a handshake",
@@ -189,27 +209,42 @@ fn unexpected(reply: Reply) -> Error {
     ))
 }
 
-/// AWS credentials (and the region, when `need_region`) through aws-config.
+/// The helper's answer to a credentials call.
+pub enum CredentialsReply {
+    Resolved(CredentialsDoc),
+    /// A role session needs an MFA code first.
+    NeedMfa(MfaChallenge),
+}
+
+/// AWS credentials (and the region, when `need_region`) through aws-config, or through the
+/// helper's own role chain with MFA (see [`Call::Credentials`]).
 pub fn credentials(
-    aws_profile: Option<&str>,
+    source: &AwsSource,
     need_region: bool,
     sts_region: Option<&str>,
-) -> Result<CredentialsDoc> {
+    mfa: Option<MfaCode>,
+    sessions_since: Option<u64>,
+) -> Result<CredentialsReply> {
     match call(Call::Credentials {
-        aws_profile: aws_profile.map(String::from),
+        aws_profile: source.aws_profile.clone(),
         need_region,
         sts_region: sts_region.map(String::from),
+        mfa,
+        sessions_since,
+        sessions: source.sessions,
     })? {
-        Reply::Credentials(doc) => Ok(doc),
+        Reply::Credentials(doc) => Ok(CredentialsReply::Resolved(doc)),
+        Reply::NeedMfa(challenge) => Ok(CredentialsReply::NeedMfa(challenge)),
         other => Err(unexpected(other)),
     }
 }
 
 /// STS GetCallerIdentity.
-pub fn identity(aws_profile: Option<&str>, region: &str) -> Result<Identity> {
+pub fn identity(source: &AwsSource, region: &str) -> Result<Identity> {
     match call(Call::Identity {
-        aws_profile: aws_profile.map(String::from),
+        aws_profile: source.aws_profile.clone(),
         region: region.to_string(),
+        sessions: source.sessions,
     })? {
         Reply::Identity(id) => Ok(id),
         other => Err(unexpected(other)),
@@ -217,11 +252,12 @@ pub fn identity(aws_profile: Option<&str>, region: &str) -> Result<Identity> {
 }
 
 /// The RDS resource behind an endpoint.
-pub fn lookup(aws_profile: Option<&str>, region: &str, host: &str) -> Result<Resource> {
+pub fn lookup(source: &AwsSource, region: &str, host: &str) -> Result<Resource> {
     match call(Call::Lookup {
-        aws_profile: aws_profile.map(String::from),
+        aws_profile: source.aws_profile.clone(),
         region: region.to_string(),
         host: host.to_string(),
+        sessions: source.sessions,
     })? {
         Reply::Resource(r) => Ok(r),
         other => Err(unexpected(other)),

@@ -35,6 +35,7 @@ pub mod helper;
 pub mod inspect;
 pub mod launch;
 pub mod logging;
+pub mod mfa;
 pub mod named;
 pub mod protocol;
 pub mod provider;

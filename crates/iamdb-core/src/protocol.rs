@@ -10,10 +10,11 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Kind};
+use crate::settings::Choice;
 
 /// The version of this conversation. Version 1 was the argument-list interface of iamdb 0.1
-/// before it; its answers have no `protocol` field.
-pub const VERSION: u32 = 2;
+/// before it; its answers have no `protocol` field. Version 3 added MFA role sessions.
+pub const VERSION: u32 = 3;
 
 /// What iamdb asks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,21 +42,37 @@ pub enum Call {
     /// AWS credentials through aws-config, and the region too with `need_region`. Only the
     /// AWS profile `aws_profile` when one is given, else the default chain; STS calls go to
     /// `sts_region` when AWS config names no region.
+    ///
+    /// A profile whose role chain has `mfa_serial` is resolved by the helper itself: role
+    /// sessions are looked up in the stores of `sessions`, and one that is missing is made
+    /// with `mfa` when it is the code for that hop's device, else the answer is
+    /// [`Reply::NeedMfa`]. With `sessions_since` (Unix milliseconds), only sessions made
+    /// since then are served (`iamdb login` makes a new one).
     Credentials {
         aws_profile: Option<String>,
         need_region: bool,
         sts_region: Option<String>,
+        #[serde(default)]
+        mfa: Option<MfaCode>,
+        #[serde(default)]
+        sessions_since: Option<u64>,
+        #[serde(default = "auto")]
+        sessions: Choice,
     },
     /// STS GetCallerIdentity: account, ARN, and the time in STS's Date header.
     Identity {
         aws_profile: Option<String>,
         region: String,
+        #[serde(default = "auto")]
+        sessions: Choice,
     },
     /// The RDS instance, Aurora cluster or RDS Proxy whose endpoint `host` is.
     Lookup {
         aws_profile: Option<String>,
         region: String,
         host: String,
+        #[serde(default = "auto")]
+        sessions: Choice,
     },
     /// A TLS handshake with a database server at `connect:port`, started the way `wire`
     /// starts it, verifying the certificate for `host` against the CA file `ca`.
@@ -68,6 +85,58 @@ pub enum Call {
     },
     /// An HTTPS download of a PEM CA bundle (every certificate must parse).
     FetchBundle { url: String },
+}
+
+fn auto() -> Choice {
+    Choice::Auto
+}
+
+/// A code typed for (or printed by `mfa_process` for) one MFA device. Wiped when dropped.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct MfaCode {
+    /// The device's serial number or ARN (`mfa_serial`).
+    pub serial: String,
+    pub code: String,
+}
+
+impl std::fmt::Debug for MfaCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MfaCode")
+            .field("serial", &self.serial)
+            .field("code", &"<hidden>")
+            .finish()
+    }
+}
+
+impl Drop for MfaCode {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.code);
+    }
+}
+
+/// A role session that needs an MFA code before it can be made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MfaChallenge {
+    /// The AWS profile whose `mfa_serial` it is (the one asked for, or one in its chain).
+    pub aws_profile: String,
+    pub role_arn: String,
+    pub serial: String,
+    /// `mfa_process` from that AWS profile, if it has one.
+    pub mfa_process: Option<String>,
+    /// The session's cache key (hex): iamdb serialises the asking on it.
+    pub key: String,
+}
+
+/// The role session behind resolved credentials.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub aws_profile: String,
+    pub role_arn: String,
+    pub serial: String,
+    /// RFC 3339.
+    pub expiration: String,
+    /// Served from the cache rather than made by this call.
+    pub cached: bool,
 }
 
 /// How a database server expects TLS to start.
@@ -97,10 +166,14 @@ pub struct Answer {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Reply {
     Credentials(CredentialsDoc),
+    /// The credentials need a role session that needs an MFA code, and none was given.
+    NeedMfa(MfaChallenge),
     Identity(Identity),
     Resource(Resource),
     Handshake(Handshake),
-    Bundle { pem: String },
+    Bundle {
+        pem: String,
+    },
 }
 
 /// A failed call: the error as iamdb would have made it, with the exit code of its kind.
@@ -150,6 +223,9 @@ pub struct CredentialsDoc {
     pub region: Option<String>,
     #[serde(default)]
     pub region_source: Option<String>,
+    /// The MFA role session they come from, if they come from one.
+    #[serde(default)]
+    pub session: Option<SessionInfo>,
 }
 
 impl Drop for CredentialsDoc {
@@ -248,11 +324,21 @@ mod tests {
                 aws_profile: Some("dev".into()),
                 need_region: true,
                 sts_region: None,
+                mfa: Some(MfaCode {
+                    serial: "arn:aws:iam::123456789012:mfa/alice".into(),
+                    code: "987650".into(),
+                }),
+                sessions_since: None,
+                sessions: Choice::Auto,
             },
             1,
         );
         let text = serde_json::to_string(&request).unwrap();
-        assert!(text.starts_with("{\"protocol\":2,"), "{text}");
+        assert!(text.starts_with("{\"protocol\":3,"), "{text}");
+        assert!(
+            !format!("{request:?}").contains("987650"),
+            "a code never reaches a log line"
+        );
         assert_eq!(serde_json::from_str::<Request>(&text).unwrap(), request);
 
         let failure = Failure::from(&Error::credentials("no").hint("do this"));

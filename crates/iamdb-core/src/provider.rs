@@ -11,6 +11,7 @@ use crate::credentials::{self, Region, Resolved};
 use crate::endpoint;
 use crate::error::{Error, Result};
 use crate::fsutil;
+use crate::helper::AwsSource;
 use crate::token::{self, TOKEN_LIFETIME, Target};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,7 +159,7 @@ pub fn token_for(profile: &Profile, mode: CacheMode) -> Result<Issued> {
     }
 
     let (resolved, aws_region) = resolve_credentials(
-        profile.set.aws_profile.as_deref(),
+        &aws_source(profile, choice),
         known_region.is_none(),
         known_region.as_ref().map(|r| r.name.as_str()),
     )?;
@@ -255,22 +256,85 @@ fn lock(name: &str) -> Option<fsutil::Lock> {
     }
 }
 
+/// Whose credentials `profile` signs with: its AWS profile, its `mfa_process`, and its cache
+/// choice for role sessions.
+pub fn aws_source(profile: &Profile, sessions: Choice) -> AwsSource {
+    AwsSource {
+        aws_profile: profile.set.aws_profile.clone(),
+        mfa_process: profile.set.mfa_process.clone(),
+        sessions,
+        label: profile.name.clone(),
+        interactive: true,
+    }
+}
+
+/// Whose credentials `iamdb login` makes a session for: the AWS profile of iamdb profile
+/// `profile`, else `aws_profile`, else `[defaults]`' (or the default one); with the region STS
+/// is asked in when AWS config names none.
+pub fn login_source(
+    config: &crate::config::Config,
+    profile: Option<&str>,
+    aws_profile: Option<&str>,
+) -> Result<(AwsSource, Option<String>)> {
+    let env = crate::env::load()?;
+    Ok(match profile {
+        Some(name) => {
+            let p = config.resolve(Some(name), crate::settings::Settings::default())?;
+            let choice = cache_choice(&p, CacheMode::Use)?;
+            let region = static_region_quiet(&p).map(|r| r.name);
+            (aws_source(&p, choice), region)
+        }
+        None => {
+            let defaults = &config.defaults;
+            let source = AwsSource {
+                aws_profile: aws_profile
+                    .map(String::from)
+                    .or_else(|| defaults.aws_profile.clone()),
+                mfa_process: defaults.mfa_process.clone(),
+                sessions: env.cache.or(defaults.cache).unwrap_or_default(),
+                label: None,
+                interactive: true,
+            };
+            (source, defaults.region.clone())
+        }
+    })
+}
+
 /// Resolves credentials, and the region too when `need_region` is set (the host did not
 /// name one and nothing else did). `sts_region` is the region STS calls go to when AWS config
 /// names none: the database's own region. Keys in the environment are read here; everything
-/// else is resolved by the `iamdb-credentials` helper.
+/// else is resolved by the `iamdb-credentials` helper, with an MFA code when a role session
+/// needs one (see [`crate::mfa`]).
 pub fn resolve_credentials(
-    aws_profile: Option<&str>,
+    source: &AwsSource,
     need_region: bool,
     sts_region: Option<&str>,
 ) -> Result<(Resolved, Option<Region>)> {
     let env_region = credentials::env_region();
-    if let Some(resolved) = credentials::from_env(aws_profile)?
+    if let Some(resolved) = credentials::from_env(source.aws_profile.as_deref())?
         && (!need_region || env_region.is_some())
     {
         return Ok((resolved, if need_region { env_region } else { None }));
     }
     tracing::debug!("resolving AWS credentials through the helper");
-    let doc = crate::helper::credentials(aws_profile, need_region, sts_region)?;
-    credentials::from_doc(&doc)
+    crate::mfa::resolve(source, need_region, sts_region, None)
+}
+
+/// Like [`resolve_credentials`], but never asks for an MFA code: a role session that needs
+/// one is reported as the challenge (`doctor`).
+pub fn resolve_or_challenge(
+    source: &AwsSource,
+    need_region: bool,
+    sts_region: Option<&str>,
+) -> Result<std::result::Result<(Resolved, Option<Region>), crate::protocol::MfaChallenge>> {
+    let env_region = credentials::env_region();
+    if let Some(resolved) = credentials::from_env(source.aws_profile.as_deref())?
+        && (!need_region || env_region.is_some())
+    {
+        return Ok(Ok((resolved, if need_region { env_region } else { None })));
+    }
+    match crate::helper::credentials(source, need_region, sts_region, None, None)? {
+        crate::helper::CredentialsReply::Resolved(doc) => Ok(Ok(credentials::from_doc(&doc)?)),
+        crate::helper::CredentialsReply::NeedMfa(c) => Ok(Err(c)),
+    }
 }

@@ -10,13 +10,60 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use toml_edit::{Item, Value};
 
-use crate::cache::Choice;
 use crate::endpoint;
 use crate::engine::Engine;
 use crate::named::Named;
+
+/// The `cache` setting: which store to start with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Choice {
+    #[default]
+    Auto,
+    Keyutils,
+    SecretService,
+    File,
+    None,
+}
+
+impl crate::named::Named for Choice {
+    const ALL: &'static [Choice] = &[
+        Choice::Auto,
+        Choice::Keyutils,
+        Choice::SecretService,
+        Choice::File,
+        Choice::None,
+    ];
+
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            Choice::Auto => "The platform's keyring, falling back to the file cache",
+            Choice::Keyutils => "The Linux kernel keyring (user keyring)",
+            Choice::SecretService => "The Secret Service (GNOME Keyring, KWallet) over D-Bus",
+            Choice::File => "A 0600 file in iamdb's private runtime directory",
+            Choice::None => "No cache: every call signs a new token",
+        }
+    }
+}
+
+impl Choice {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Choice::Auto => "auto",
+            Choice::Keyutils => "keyutils",
+            Choice::SecretService => "secret-service",
+            Choice::File => "file",
+            Choice::None => "none",
+        }
+    }
+}
 
 /// Where a setting may be written in the config file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -322,7 +369,7 @@ impl MarginKind {
     fn check(n: i64) -> Result<u32, String> {
         u32::try_from(n)
             .ok()
-            .filter(|m| u64::from(*m) < crate::token::TOKEN_LIFETIME.as_secs())
+            .filter(|m| u64::from(*m) < crate::engine::TOKEN_LIFETIME.as_secs())
             .ok_or_else(|| format!("must be between 0 and 899 seconds, not {n}"))
     }
 }
@@ -464,6 +511,9 @@ settings! {
     /// AWS profile (from ~/.aws/config) whose credentials sign the token.
     aws_profile: TextKind, scope: Any, flag: Token, short: None,
         unset: "the AWS default credential chain";
+    /// Command that prints an MFA code (run with `sh -c`) when a role session needs one.
+    mfa_process: TextKind, scope: Any, flag: Add, short: None,
+        unset: "the AWS profile's mfa_process, else the terminal is asked";
     /// CA bundle clients verify the server against; relative to the config file, `~/` works.
     ssl_ca: PathKind, scope: Any, flag: Add, short: None,
         unset: "the Amazon RDS CA bundle iamdb installs";

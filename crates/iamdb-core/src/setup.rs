@@ -273,10 +273,11 @@ pub fn plan(
     if given_kind.is_none() && !input.lookup {
         return Err(Error::usage("give --resource-id ID, or --lookup"));
     }
-    let aws_profile = profile.set.aws_profile.as_deref();
+    let choice = crate::provider::cache_choice(&profile, crate::provider::CacheMode::Use)?;
+    let source = crate::provider::aws_source(&profile, choice);
     let region = match crate::provider::static_region(&profile) {
         Some(r) => r.name,
-        None => crate::provider::resolve_credentials(aws_profile, true, None)?
+        None => crate::provider::resolve_credentials(&source, true, None)?
             .1
             .map(|r| r.name)
             .ok_or_else(|| {
@@ -287,12 +288,17 @@ pub fn plan(
                 .hint(format!("set region in profile '{name}', or AWS_REGION"))
             })?,
     };
+    if input.account.is_none() || input.lookup {
+        // The helper's calls use the profile's role session: make it now, asking for an MFA
+        // code if it needs one.
+        crate::provider::resolve_credentials(&source, false, Some(&region))?;
+    }
     let account = match &input.account {
         Some(a) => a.clone(),
-        None => crate::helper::identity(aws_profile, &region)?.account,
+        None => crate::helper::identity(&source, &region)?.account,
     };
     let resource = if input.lookup {
-        Some(crate::helper::lookup(aws_profile, &region, &profile.host)?)
+        Some(crate::helper::lookup(&source, &region, &profile.host)?)
     } else {
         None
     };

@@ -15,8 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::credentials::Credentials;
 
-/// RDS rejects tokens that claim a longer life.
-pub const TOKEN_LIFETIME: Duration = Duration::from_secs(900);
+pub use crate::engine::TOKEN_LIFETIME;
 
 const SERVICE: &str = "rds-db";
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";

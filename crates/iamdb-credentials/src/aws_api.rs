@@ -40,14 +40,27 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 async fn sdk_config(
     aws_profile: Option<&str>,
     region: &str,
+    sessions: iamdb_core::settings::Choice,
 ) -> Result<(aws_config::SdkConfig, iamdb_core::credentials::Resolved)> {
-    let (resolved, _) = crate::sdk::resolve_async(
+    let ask = crate::sdk::Ask {
         aws_profile,
-        false,
-        Some(region),
-        iamdb_core::credentials::env_region(),
-    )
-    .await?;
+        need_region: false,
+        sts_region: Some(region),
+        mfa: None,
+        since: None,
+        sessions,
+    };
+    let resolved =
+        match crate::sdk::resolve_async(ask, iamdb_core::credentials::env_region()).await? {
+            crate::sdk::Resolution::Resolved(r, _) => r,
+            crate::sdk::Resolution::NeedMfa(c) => {
+                return Err(Error::credentials(format!(
+                    "AWS profile '{}' needs an MFA code for {} and has no role session",
+                    c.aws_profile, c.serial
+                ))
+                .hint("run `iamdb login` for the profile first"));
+            }
+        };
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(aws_config::Region::new(region.to_string()))
         .credentials_provider(SharedCredentialsProvider::new(
@@ -113,9 +126,13 @@ pub fn parse_http_date(text: &str) -> Option<i64> {
 }
 
 /// STS GetCallerIdentity with the profile's credentials.
-pub fn identity(aws_profile: Option<&str>, region: &str) -> Result<Identity> {
+pub fn identity(
+    aws_profile: Option<&str>,
+    region: &str,
+    sessions: iamdb_core::settings::Choice,
+) -> Result<Identity> {
     runtime()?.block_on(async {
-        let (conf, resolved) = sdk_config(aws_profile, region).await?;
+        let (conf, resolved) = sdk_config(aws_profile, region, sessions).await?;
         let date = DateHeader::default();
         let out = aws_sdk_sts::Client::new(&conf)
             .get_caller_identity()
@@ -155,9 +172,14 @@ fn same_host(a: Option<&str>, host: &str) -> bool {
 
 /// The resource behind `host`, found by the identifier its name shows and, failing that, by
 /// reading every instance, cluster and proxy of the region for one whose endpoint it is.
-pub fn lookup(aws_profile: Option<&str>, region: &str, host: &str) -> Result<Resource> {
+pub fn lookup(
+    aws_profile: Option<&str>,
+    region: &str,
+    host: &str,
+    sessions: iamdb_core::settings::Choice,
+) -> Result<Resource> {
     runtime()?.block_on(async {
-        let (conf, _) = sdk_config(aws_profile, region).await?;
+        let (conf, _) = sdk_config(aws_profile, region, sessions).await?;
         let rds = aws_sdk_rds::Client::new(&conf);
         let guess = iamdb_core::setup::identifier_from_host(host);
         let order = match guess.as_ref().map(|g| g.0) {

@@ -9,6 +9,8 @@
 //! TLS handshake with a database server and the download of a CA bundle (`tls`).
 
 mod aws_api;
+mod explain;
+mod roles;
 mod sdk;
 mod tls;
 
@@ -56,20 +58,42 @@ fn answer(call: Call) -> Result<Reply> {
             aws_profile,
             need_region,
             sts_region,
-        } => {
-            let (resolved, region) =
-                sdk::resolve(aws_profile.as_deref(), need_region, sts_region.as_deref())?;
-            Reply::Credentials(iamdb_core::credentials::to_doc(&resolved, region.as_ref()))
-        }
+            mfa,
+            sessions_since,
+            sessions,
+        } => match sdk::resolve(sdk::Ask {
+            aws_profile: aws_profile.as_deref(),
+            need_region,
+            sts_region: sts_region.as_deref(),
+            mfa: mfa.as_ref(),
+            since: sessions_since,
+            sessions,
+        })? {
+            sdk::Resolution::Resolved(resolved, region) => {
+                Reply::Credentials(iamdb_core::credentials::to_doc(&resolved, region.as_ref()))
+            }
+            sdk::Resolution::NeedMfa(challenge) => Reply::NeedMfa(challenge),
+        },
         Call::Identity {
             aws_profile,
             region,
-        } => Reply::Identity(aws_api::identity(aws_profile.as_deref(), &region)?),
+            sessions,
+        } => Reply::Identity(aws_api::identity(
+            aws_profile.as_deref(),
+            &region,
+            sessions,
+        )?),
         Call::Lookup {
             aws_profile,
             region,
             host,
-        } => Reply::Resource(aws_api::lookup(aws_profile.as_deref(), &region, &host)?),
+            sessions,
+        } => Reply::Resource(aws_api::lookup(
+            aws_profile.as_deref(),
+            &region,
+            &host,
+            sessions,
+        )?),
         Call::Handshake {
             host,
             connect,

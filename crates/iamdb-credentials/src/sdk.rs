@@ -5,16 +5,34 @@
 //! hyper, rustls and aws-lc) into `iamdb` itself tripled the cost of starting it, which is
 //! the whole cost of a cache hit; see `provider::resolve_credentials`.
 
-use std::error::Error as _;
 use std::time::Duration;
 
 use aws_config::provider_config::ProviderConfig;
 use aws_credential_types::provider::ProvideCredentials;
 
-use iamdb_core::credentials::{
-    Region, Resolved, config_file, credentials_file, effective_profile, env_region,
-};
+use aws_config::profile::ProfileSet;
+
+use iamdb_core::credentials::{Region, Resolved, effective_profile, env_region};
 use iamdb_core::error::{Error, Result};
+use iamdb_core::protocol::{MfaChallenge, MfaCode};
+use iamdb_core::settings::Choice;
+
+/// What a credentials call asks for (see `iamdb_core::protocol::Call::Credentials`).
+#[derive(Clone, Copy)]
+pub struct Ask<'a> {
+    pub aws_profile: Option<&'a str>,
+    pub need_region: bool,
+    pub sts_region: Option<&'a str>,
+    pub mfa: Option<&'a MfaCode>,
+    pub since: Option<u64>,
+    pub sessions: Choice,
+}
+
+/// Credentials (with the region, when asked for), or the MFA code a role session needs.
+pub enum Resolution {
+    Resolved(Resolved, Option<Region>),
+    NeedMfa(MfaChallenge),
+}
 
 /// How long an EC2 metadata probe may take where there may be no EC2: the SDK's default
 /// (several attempts of 1 s each) would make every user off EC2 wait seconds for an error.
@@ -23,12 +41,9 @@ const IMDS_READ_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The aws-config half of `iamdb_core::provider::resolve_credentials`, with the same arguments, bounded by
 /// `IAMDB_CREDENTIALS_TIMEOUT` (30 s).
-pub fn resolve(
-    aws_profile: Option<&str>,
-    need_region: bool,
-    sts_region: Option<&str>,
-) -> Result<(Resolved, Option<Region>)> {
+pub fn resolve(ask: Ask<'_>) -> Result<Resolution> {
     let env_region = env_region();
+    let aws_profile = ask.aws_profile;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -36,7 +51,7 @@ pub fn resolve(
     let limit = iamdb_core::env::get().credentials_timeout;
     adopt_orphans();
     runtime.block_on(async {
-        match tokio::time::timeout(limit, resolve_async(aws_profile, need_region, sts_region, env_region)).await {
+        match tokio::time::timeout(limit, resolve_async(ask, env_region)).await {
             Ok(r) => r,
             Err(_) => Err({
                 // A credential_process still running past the deadline (and whatever it
@@ -104,12 +119,24 @@ fn parent_of(pid: i32) -> Option<u32> {
         .ok()
 }
 
-pub(crate) async fn resolve_async(
-    aws_profile: Option<&str>,
-    need_region: bool,
-    sts_region: Option<&str>,
-    env_region: Option<Region>,
-) -> Result<(Resolved, Option<Region>)> {
+/// The AWS config files as aws-config reads them; None when they cannot be read or parsed
+/// (aws-config then reports that itself).
+async fn profile_set() -> Option<ProfileSet> {
+    use aws_runtime::env_config::file::EnvConfigFiles;
+    use aws_types::os_shim_internal::{Env, Fs};
+    aws_config::profile::load(&Fs::real(), &Env::real(), &EnvConfigFiles::default(), None)
+        .await
+        .map_err(|e| tracing::debug!(error = %e, "AWS config not read"))
+        .ok()
+}
+
+pub(crate) async fn resolve_async(ask: Ask<'_>, env_region: Option<Region>) -> Result<Resolution> {
+    let Ask {
+        aws_profile,
+        need_region,
+        sts_region,
+        ..
+    } = ask;
     let profile_name = effective_profile(aws_profile);
     let profile_region = if env_region.is_none() {
         let provider = aws_config::profile::ProfileFileRegionProvider::builder()
@@ -130,6 +157,57 @@ pub(crate) async fn resolve_async(
         .or(sts_region.map(String::from));
     let sdk_region = sdk_region.map(aws_config::Region::new);
     let conf = ProviderConfig::default().with_region(sdk_region.clone());
+    let set = profile_set().await;
+
+    // A role chain with an MFA device is iamdb's to resolve (aws-config would assume the role
+    // without a code). Keys in the environment come first in the default chain.
+    let env_keys = std::env::var_os("AWS_ACCESS_KEY_ID").is_some_and(|v| !v.is_empty());
+    if let Some(set) = &set
+        && (aws_profile.is_some() || !env_keys)
+        && let Some(chain) = crate::roles::plan(set, &profile_name)?
+    {
+        let region = sdk_region
+            .as_ref()
+            .map_or_else(|| "us-east-1".to_string(), |r| r.to_string());
+        let mut cache =
+            iamdb_core::cache::Cache::new(ask.sessions, iamdb_core::env::get().keyring_timeout);
+        let outcome = crate::roles::resolve(
+            &chain,
+            crate::roles::Inputs {
+                target: &profile_name,
+                region: &region,
+                conf: &conf,
+                set,
+                mfa: ask.mfa,
+                since: ask.since,
+                cache: &mut cache,
+            },
+        )
+        .await?;
+        return Ok(match outcome {
+            crate::roles::Outcome::NeedMfa(c) => Resolution::NeedMfa(c),
+            crate::roles::Outcome::Resolved(c, session) => {
+                let how = match &session {
+                    Some(s) if s.cached => ", through a cached MFA role session",
+                    Some(_) => ", through a new MFA role session",
+                    None => "",
+                };
+                Resolution::Resolved(
+                    Resolved {
+                        credentials: iamdb_core::credentials::Credentials::new(
+                            c.access_key_id(),
+                            c.secret_access_key(),
+                            c.session_token().map(String::from),
+                            c.expiry(),
+                        ),
+                        source: format!("AWS profile '{profile_name}'{how}"),
+                        session,
+                    },
+                    if need_region { aws_region } else { None },
+                )
+            }
+        });
+    }
 
     let result = match aws_profile {
         Some(name) => {
@@ -156,13 +234,14 @@ pub(crate) async fn resolve_async(
             chain.provide_credentials().await
         }
     };
-    let credentials =
-        result.map_err(|e| credentials_error(&profile_name, aws_profile.is_some(), &e))?;
+    let credentials = result.map_err(|e| {
+        crate::explain::credentials_error(&profile_name, aws_profile.is_some(), set.as_ref(), &e)
+    })?;
     let source = match aws_profile {
         Some(name) => format!("AWS profile '{name}'"),
         None => "the default credential chain".to_string(),
     };
-    Ok((
+    Ok(Resolution::Resolved(
         Resolved {
             credentials: iamdb_core::credentials::Credentials::new(
                 credentials.access_key_id(),
@@ -171,64 +250,8 @@ pub(crate) async fn resolve_async(
                 credentials.expiry(),
             ),
             source,
+            session: None,
         },
         if need_region { aws_region } else { None },
     ))
-}
-
-/// One line saying what failed and why, and what to run to fix it.
-fn credentials_error(
-    profile: &str,
-    explicit: bool,
-    e: &aws_credential_types::provider::error::CredentialsError,
-) -> Error {
-    let mut chain = vec![e.to_string()];
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !chain.iter().any(|c| c.contains(&text)) {
-            chain.push(text);
-        }
-        source = s.source();
-    }
-    let detail = chain.join(": ").replace('\n', " ");
-    let lower = detail.to_ascii_lowercase();
-    if lower.contains("sso") {
-        return Error::credentials(format!(
-            "no AWS credentials for profile '{profile}': {detail}"
-        ))
-        .hint(format!(
-            "run `aws sso login --profile {profile}` and try again"
-        ));
-    }
-    if !explicit && (lower.contains("imds") || lower.contains("no providers in chain")) {
-        // The default chain reports only its last provider (EC2 metadata), which says little.
-        return Error::credentials(format!(
-            "no AWS credentials found: none in the environment, none for profile '{profile}' in ~/.aws, \
-             no web identity, container or EC2 instance role ({detail})"
-        ))
-        .hint("set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, run `aws configure` or `aws sso login`, or name a profile with --aws-profile");
-    }
-    if explicit && lower.contains("not enabled") {
-        let files = [config_file(), credentials_file()]
-            .into_iter()
-            .flatten()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(" or ");
-        return Error::credentials(format!("AWS profile '{profile}' is not defined, or has no credentials, in {files}"))
-            .hint(format!("add [profile {profile}] to the AWS config (`aws configure --profile {profile}`), or fix aws_profile / --aws-profile"));
-    }
-    let err = Error::credentials(format!(
-        "no AWS credentials for profile '{profile}': {detail}"
-    ));
-    if explicit && (lower.contains("not defined") || lower.contains("could not find")) {
-        err.hint(format!(
-            "add [profile {profile}] to ~/.aws/config, or fix aws_profile / --aws-profile"
-        ))
-    } else {
-        err.hint(format!(
-            "check the profile with `aws sts get-caller-identity --profile {profile}`"
-        ))
-    }
 }

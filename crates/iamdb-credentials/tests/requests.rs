@@ -35,7 +35,7 @@ fn every_request_gets_one_answer_with_the_protocol_version() {
     let answer = ask(
         "{\"protocol\": 99, \"verbose\": 0, \"call\": {\"type\": \"fetch_bundle\", \"url\": \"x\"}}",
     );
-    assert_eq!(answer["protocol"], 2);
+    assert_eq!(answer["protocol"], iamdb_core::protocol::VERSION);
     assert!(
         answer["program"]
             .as_str()
@@ -55,9 +55,10 @@ fn every_request_gets_one_answer_with_the_protocol_version() {
     assert_eq!(answer["error"]["kind"], "usage");
 
     // A request iamdb would send: static keys of a profile that does not exist here.
-    let answer = ask(
-        "{\"protocol\": 2, \"verbose\": 0, \"call\": {\"type\": \"credentials\", \"aws_profile\": \"nowhere\", \"need_region\": false, \"sts_region\": null}}",
-    );
+    let answer = ask(&format!(
+        "{{\"protocol\": {}, \"verbose\": 0, \"call\": {{\"type\": \"credentials\", \"aws_profile\": \"nowhere\", \"need_region\": false, \"sts_region\": null}}}}",
+        iamdb_core::protocol::VERSION
+    ));
     assert_eq!(answer["error"]["kind"], "credentials", "{answer}");
     assert!(answer["ok"].is_null());
 }

@@ -441,11 +441,14 @@ pub fn wait_for_port(port: u16, what: &str) {
     }
 }
 
-/// moto's server on loopback, answering STS; one per test process.
+/// moto's server on loopback, answering STS; one per test process. Its request recorder is
+/// on from the start (see [`sts_requests`]).
 pub fn moto() -> u16 {
     static PORT: OnceLock<u16> = OnceLock::new();
     *PORT.get_or_init(|| {
         let port = free_port();
+        let recording = moto_recording();
+        at_exit(Cleanup::Remove(recording.clone()));
         let mut c = Command::new("python3");
         c.args([
             "-m",
@@ -455,12 +458,57 @@ pub fn moto() -> u16 {
             "-p",
             &port.to_string(),
         ])
+        .env("MOTO_RECORDER_FILEPATH", &recording)
         .stdout(Stdio::null())
         .stderr(Stdio::null());
         spawn_helper(c, false);
         wait_for_port(port, "moto");
+        let started = Command::new("python3")
+            .args([
+                "-c",
+                "import sys,urllib.request\n\
+                 urllib.request.urlopen(urllib.request.Request(sys.argv[1], method='POST'))",
+                &format!("http://127.0.0.1:{port}/moto-api/recorder/start-recording"),
+            ])
+            .status()
+            .unwrap();
+        assert!(started.success(), "moto's recorder did not start");
         port
     })
+}
+
+fn moto_recording() -> PathBuf {
+    std::env::temp_dir().join(format!("iamdb-test-moto-{}.jsonl", std::process::id()))
+}
+
+/// The STS requests moto has been sent with `Action=action` and `RoleArn=role_arn`, in order,
+/// each as its form parameters (moto's recorder, read from its file). Tests give each of
+/// their roles a name of its own, so they see only their own calls.
+pub fn sts_requests(action: &str, role_arn: &str) -> Vec<BTreeMap<String, String>> {
+    moto();
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import base64,json,sys,urllib.parse\n\
+             out=[]\n\
+             for line in open(sys.argv[1]):\n\
+             \x20 r=json.loads(line)\n\
+             \x20 body=r.get('body') or ''\n\
+             \x20 if r.get('body_encoded'): body=base64.b64decode(body).decode()\n\
+             \x20 q={k:v[0] for k,v in urllib.parse.parse_qs(body).items()}\n\
+             \x20 if q.get('Action')==sys.argv[2] and q.get('RoleArn')==sys.argv[3]: out.append(q)\n\
+             print(json.dumps(out))",
+        ])
+        .arg(moto_recording())
+        .args([action, role_arn])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// moto's record of the session credentials it issued for an access key id.

@@ -11,6 +11,9 @@ mod file;
 mod keyring;
 #[cfg(target_os = "linux")]
 mod keyutils;
+mod session;
+
+pub use session::{SESSION_MARGIN, SESSION_PREFIX, Session, SessionKey, is_session};
 
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -22,52 +25,7 @@ use crate::error::{Error, Result};
 /// Prefix of every entry name iamdb stores, in every backend.
 pub const PREFIX: &str = "iamdb:";
 
-/// The `cache` setting: which store to start with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Choice {
-    Auto,
-    Keyutils,
-    SecretService,
-    File,
-    None,
-}
-
-impl crate::named::Named for Choice {
-    const ALL: &'static [Choice] = &[
-        Choice::Auto,
-        Choice::Keyutils,
-        Choice::SecretService,
-        Choice::File,
-        Choice::None,
-    ];
-
-    fn name(self) -> &'static str {
-        self.as_str()
-    }
-
-    fn help(self) -> &'static str {
-        match self {
-            Choice::Auto => "The platform's keyring, falling back to the file cache",
-            Choice::Keyutils => "The Linux kernel keyring (user keyring)",
-            Choice::SecretService => "The Secret Service (GNOME Keyring, KWallet) over D-Bus",
-            Choice::File => "A 0600 file in iamdb's private runtime directory",
-            Choice::None => "No cache: every call signs a new token",
-        }
-    }
-}
-
-impl Choice {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Choice::Auto => "auto",
-            Choice::Keyutils => "keyutils",
-            Choice::SecretService => "secret-service",
-            Choice::File => "file",
-            Choice::None => "none",
-        }
-    }
-}
+pub use crate::settings::Choice;
 
 /// A concrete store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -402,7 +360,26 @@ impl Cache {
     }
 }
 
-/// What `cache list` shows of an entry: never the token.
+/// What `cache list` shows of an entry: never a secret.
+#[derive(Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Item {
+    Token(Listed),
+    Session(ListedSession),
+}
+
+/// What `cache list` shows of a role session.
+#[derive(Debug, Serialize)]
+pub struct ListedSession {
+    pub aws_profile: String,
+    pub role_arn: String,
+    pub mfa_serial: Option<String>,
+    pub backend: Backend,
+    pub expires_at: u64,
+    pub expires_in: i64,
+}
+
+/// What `cache list` shows of a token: never the token.
 #[derive(Debug, Serialize)]
 pub struct Listed {
     pub profile: Option<String>,
@@ -430,53 +407,96 @@ fn all_stores(deadline: Duration) -> (Vec<Box<dyn Store>>, Vec<String>) {
     (stores, notes)
 }
 
-pub fn list(now: SystemTime, deadline: Duration) -> (Vec<Listed>, Vec<String>) {
+/// Every token and role session in every store, tokens first (by profile), then sessions.
+pub fn list(now: SystemTime, deadline: Duration) -> (Vec<Item>, Vec<String>) {
     let (stores, mut notes) = all_stores(deadline);
-    let mut out = Vec::new();
+    let mut tokens = Vec::new();
+    let mut sessions = Vec::new();
     for store in stores {
-        match store.list() {
-            Ok(items) => {
-                for (name, bytes) in items {
-                    let bytes = zeroize::Zeroizing::new(bytes);
-                    let profile_part = name
-                        .strip_prefix(PREFIX)
-                        .and_then(|r| r.rsplit_once(':'))
-                        .map(|(p, _)| p.to_string());
-                    match Entry::from_bytes(&bytes) {
-                        Some(mut e) => out.push(Listed {
-                            profile: e.profile.take(),
-                            host: std::mem::take(&mut e.host),
-                            port: e.port,
-                            user: std::mem::take(&mut e.user),
-                            region: std::mem::take(&mut e.region),
-                            backend: store.backend(),
-                            expires_at: e.expires_at,
-                            expires_in: e.expires_at as i64 - unix(now) as i64,
-                            name,
-                        }),
-                        None => notes.push(format!(
-                            "{}: unreadable entry {name} (profile {}); `iamdb cache clear` removes it",
-                            store.backend().describe(),
-                            profile_part.unwrap_or_default()
-                        )),
-                    }
-                }
-            }
+        let items = match store.list() {
+            Ok(items) => items,
             Err(StoreError::Unusable(why)) => {
-                notes.push(format!("{}: {why}", store.backend().describe()))
+                notes.push(format!("{}: {why}", store.backend().describe()));
+                continue;
+            }
+        };
+        for (name, bytes) in items {
+            let bytes = zeroize::Zeroizing::new(bytes);
+            if is_session(&name) {
+                match Session::from_bytes(&bytes) {
+                    Some(s) => sessions.push(ListedSession {
+                        aws_profile: s.aws_profile.clone(),
+                        role_arn: s.key.role_arn.clone(),
+                        mfa_serial: s.key.mfa_serial.clone(),
+                        backend: store.backend(),
+                        expires_at: s.expires_at,
+                        expires_in: s.expires_at as i64 - unix(now) as i64,
+                    }),
+                    None => notes.push(format!(
+                        "{}: unreadable role session {name}; `iamdb cache clear` removes it",
+                        store.backend().describe()
+                    )),
+                }
+                continue;
+            }
+            let profile_part = name
+                .strip_prefix(PREFIX)
+                .and_then(|r| r.rsplit_once(':'))
+                .map(|(p, _)| p.to_string());
+            match Entry::from_bytes(&bytes) {
+                Some(mut e) => tokens.push(Listed {
+                    profile: e.profile.take(),
+                    host: std::mem::take(&mut e.host),
+                    port: e.port,
+                    user: std::mem::take(&mut e.user),
+                    region: std::mem::take(&mut e.region),
+                    backend: store.backend(),
+                    expires_at: e.expires_at,
+                    expires_in: e.expires_at as i64 - unix(now) as i64,
+                    name,
+                }),
+                None => notes.push(format!(
+                    "{}: unreadable entry {name} (profile {}); `iamdb cache clear` removes it",
+                    store.backend().describe(),
+                    profile_part.unwrap_or_default()
+                )),
             }
         }
     }
-    out.sort_by(|a, b| {
+    tokens.sort_by(|a, b| {
         (&a.profile, &a.host, a.expires_at).cmp(&(&b.profile, &b.host, b.expires_at))
     });
-    (out, notes)
+    sessions.sort_by(|a, b| {
+        (&a.aws_profile, &a.role_arn, a.expires_at).cmp(&(
+            &b.aws_profile,
+            &b.role_arn,
+            b.expires_at,
+        ))
+    });
+    let items = tokens
+        .into_iter()
+        .map(Item::Token)
+        .chain(sessions.into_iter().map(Item::Session))
+        .collect();
+    (items, notes)
 }
 
-/// Removes every iamdb entry, or those of one profile, from every store. Returns how many.
-pub fn clear(profile: Option<&str>, deadline: Duration) -> Result<(usize, Vec<String>)> {
+/// What `cache clear` removed.
+#[derive(Debug, Default)]
+pub struct Cleared {
+    pub tokens: usize,
+    pub sessions: usize,
+}
+
+/// Removes every iamdb entry from every store, or those of one profile: its tokens, and the
+/// role sessions made for `aws_profile` (the profile's AWS profile). Returns how many.
+pub fn clear(
+    profile: Option<&str>,
+    aws_profile: Option<&str>,
+    deadline: Duration,
+) -> Result<(Cleared, Vec<String>)> {
     let (stores, notes) = all_stores(deadline);
-    let mut removed = 0;
+    let mut removed = Cleared::default();
     let mut failures = Vec::new();
     for store in stores {
         let items = match store.list() {
@@ -486,16 +506,28 @@ pub fn clear(profile: Option<&str>, deadline: Duration) -> Result<(usize, Vec<St
                 continue;
             }
         };
-        for (name, _) in items {
-            let entry_profile = name
-                .strip_prefix(PREFIX)
-                .and_then(|r| r.rsplit_once(':'))
-                .map(|(p, _)| p);
-            if profile.is_some_and(|p| entry_profile != Some(p)) {
-                continue;
+        for (name, bytes) in items {
+            let bytes = zeroize::Zeroizing::new(bytes);
+            let session = is_session(&name);
+            if profile.is_some() {
+                let wanted = if session {
+                    // A session that cannot be read is nobody's: only `cache clear` removes it.
+                    let made_for = Session::from_bytes(&bytes).map(|s| s.aws_profile.clone());
+                    aws_profile.is_some() && made_for.as_deref() == aws_profile
+                } else {
+                    let entry_profile = name
+                        .strip_prefix(PREFIX)
+                        .and_then(|r| r.rsplit_once(':'))
+                        .map(|(p, _)| p);
+                    entry_profile == profile
+                };
+                if !wanted {
+                    continue;
+                }
             }
             match store.delete(&name) {
-                Ok(true) => removed += 1,
+                Ok(true) if session => removed.sessions += 1,
+                Ok(true) => removed.tokens += 1,
                 Ok(false) => {}
                 Err(StoreError::Unusable(why)) => {
                     failures.push(format!("{}: {why}", store.backend().describe()))

@@ -115,3 +115,16 @@ pub fn private_fd_file(_dir: &Path, _text: &str) -> Result<(File, String)> {
 pub fn exit_code(status: std::process::ExitStatus) -> i32 {
     status.code().unwrap_or(1)
 }
+
+/// What the controlling terminal answered.
+pub enum Typed {
+    Line(zeroize::Zeroizing<String>),
+    End,
+    Interrupted,
+}
+
+/// Asking on the terminal is Unix-only for now: on Windows an MFA code comes from
+/// `mfa_process`, and without one iamdb says so.
+pub fn ask_terminal(_prompt: &str) -> Option<io::Result<Typed>> {
+    None
+}

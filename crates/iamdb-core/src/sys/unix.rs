@@ -394,3 +394,81 @@ pub fn exit_code(status: std::process::ExitStatus) -> i32 {
         .or(status.signal().map(|s| 128 + s))
         .unwrap_or(1)
 }
+
+/// Set by the SIGINT handler that [`ask_terminal`] installs while it waits for a line.
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn on_interrupt(_: libc::c_int) {
+    INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// What the controlling terminal answered.
+pub enum Typed {
+    Line(zeroize::Zeroizing<String>),
+    /// Ctrl-D: the terminal was closed for input.
+    End,
+    /// Ctrl-C.
+    Interrupted,
+}
+
+/// Asks on the controlling terminal (`/dev/tty`), whatever stdin and stdout are (a pipe inside
+/// `$(...)`, a client that started iamdb): writes `prompt`, reads one line. None when the
+/// process has no controlling terminal (a GUI, a service): nothing can be asked, and nothing is
+/// waited for. Ctrl-C while waiting is reported, not fatal, so the caller can exit 130 having
+/// cached nothing.
+pub fn ask_terminal(prompt: &str) -> Option<io::Result<Typed>> {
+    use std::io::Read;
+    let mut tty = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOCTTY)
+        .open("/dev/tty")
+        .ok()?;
+    Some((|| {
+        // SIGINT without SA_RESTART: the read below returns EINTR instead of restarting.
+        INTERRUPTED.store(false, std::sync::atomic::Ordering::SeqCst);
+        // SAFETY: sigaction with a handler that only stores to an atomic; the previous action
+        // is put back below.
+        let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_interrupt as *const () as libc::sighandler_t;
+            libc::sigemptyset(&mut action.sa_mask);
+            action.sa_flags = 0;
+            libc::sigaction(libc::SIGINT, &action, &mut old);
+        }
+        let restore = || unsafe {
+            libc::sigaction(libc::SIGINT, &old, std::ptr::null_mut());
+        };
+        if let Err(e) = tty.write_all(prompt.as_bytes()).and_then(|()| tty.flush()) {
+            restore();
+            return Err(e);
+        }
+        let mut line = zeroize::Zeroizing::new(Vec::new());
+        let mut byte = [0u8; 1];
+        let result = loop {
+            match tty.read(&mut byte) {
+                Ok(0) => break Ok(Typed::End),
+                Ok(_) if byte[0] == b'\n' => {
+                    let text = String::from_utf8_lossy(&line).into_owned();
+                    break Ok(Typed::Line(zeroize::Zeroizing::new(text)));
+                }
+                Ok(_) => {
+                    if line.len() < 256 {
+                        line.push(byte[0]);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    if INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
+                        // The terminal echoed ^C without a newline.
+                        let _ = tty.write_all(b"\n");
+                        break Ok(Typed::Interrupted);
+                    }
+                }
+                Err(e) => break Err(e),
+            }
+        };
+        restore();
+        result
+    })())
+}
