@@ -9,6 +9,7 @@
 #   empty-rust        a Rust binary whose main does nothing: the floor for any process
 #   iamdb-hit         iamdb token, served from the kernel keyring
 #   iamdb-cold-env    iamdb token --refresh, keys in the environment (sign and store)
+#   iamdb-cold-dsql   the same for an Aurora DSQL profile (a week-long token)
 #   iamdb-cold-role   iamdb token --refresh through an assume-role profile (STS on moto)
 #   aws-cli           aws rds generate-db-auth-token
 #   boto3             python3 + boto3 generate_db_auth_token
@@ -81,6 +82,11 @@ engine = "postgres"
 host = "$host"
 user = "app"
 aws_profile = "role"
+
+[profiles.bench-dsql]
+host = "abcdefghijklmnopqrstuvwxyz.dsql.eu-west-1.on.aws"
+user = "admin"
+expires_in = 604800
 CONF
 "$IAMDB_BIN" token bench >/dev/null   # warm the cache for the hit case
 if [ -n "${IAMDB_BASELINE:-}" ]; then
@@ -107,11 +113,12 @@ print(boto3.client("rds", region_name="eu-west-1").generate_db_auth_token("$host
 PY
 "$PY" "$work/boto3_token.py" >/dev/null   # fails here, with its own message, if boto3 cannot run
 
-names=(empty-rust iamdb-hit iamdb-cold-env iamdb-cold-role aws-cli boto3)
+names=(empty-rust iamdb-hit iamdb-cold-env iamdb-cold-dsql iamdb-cold-role aws-cli boto3)
 cmds=(
   "$EMPTY"
   "$IAMDB_BIN token bench"
   "$IAMDB_BIN token bench --refresh"
+  "$IAMDB_BIN token bench-dsql --refresh"
   "$IAMDB_BIN token bench-role --refresh"
   "$AWSCLI rds generate-db-auth-token --hostname $host --port 5432 --username app --region eu-west-1"
   "$PY $work/boto3_token.py"

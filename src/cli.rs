@@ -160,8 +160,10 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Print what AWS needs for a profile's IAM login: the IAM policy granting rds-db:connect,
     /// the SQL that creates the database user, and the command that turns IAM authentication on.
+    /// For Aurora DSQL: the policy granting dsql:DbConnect (dsql:DbConnectAdmin for admin) on the
+    /// cluster, and the SQL that creates the role and maps it to an IAM principal.
     #[command(
-        after_help = "Examples:\n  iamdb setup prod --lookup                  # the resource id through the RDS API\n  iamdb setup prod --resource-id db-ABCDEFGHIJKLMNOPQRSTUVWXY0\n  iamdb setup prod --lookup --format json | jq .policy > policy.json"
+        after_help = "Examples:\n  iamdb setup prod --lookup                  # the resource id through the RDS API\n  iamdb setup prod --resource-id db-ABCDEFGHIJKLMNOPQRSTUVWXY0\n  iamdb setup prod --lookup --format json | jq .policy > policy.json\n  iamdb setup dsql-app --principal arn:aws:iam::123456789012:role/app\n  iamdb setup dsql-app --lookup              # DSQL: grant the role to your own identity"
     )]
     Setup(SetupArgs),
     /// Run a command while holding the lock iamdb takes to edit FILE, so that a script that
@@ -211,7 +213,6 @@ pub struct DoctorArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("resource").required(true).args(["resource_id", "lookup"])))]
 pub struct SetupArgs {
     /// Profile name from the config file.
     #[arg(value_name = "PROFILE")]
@@ -221,9 +222,13 @@ pub struct SetupArgs {
     #[arg(long, value_name = "ID")]
     pub resource_id: Option<String>,
     /// Find the resource id through the RDS API (DescribeDBInstances, DescribeDBClusters,
-    /// DescribeDBProxies) from the profile's host.
+    /// DescribeDBProxies) from the profile's host; for Aurora DSQL, take the principal a role
+    /// is granted to from STS (your own identity).
     #[arg(long, conflicts_with = "resource_id")]
     pub lookup: bool,
+    /// Aurora DSQL: the IAM role or user ARN the profile's role is granted to (`AWS IAM GRANT`).
+    #[arg(long, value_name = "ARN")]
+    pub principal: Option<String>,
     /// The AWS account id for the policy [default: the account STS names for your credentials].
     #[arg(long, value_name = "ACCOUNT")]
     pub account: Option<String>,

@@ -1,4 +1,5 @@
-//! `iamdb setup PROFILE (--resource-id ID | --lookup)`: iamdb-core's plan, as text or JSON.
+//! `iamdb setup PROFILE (--resource-id ID | --lookup | --principal ARN)`: iamdb-core's plan,
+//! as text or JSON.
 
 use std::path::Path;
 
@@ -15,6 +16,7 @@ pub fn run(config: Option<&Path>, args: SetupArgs) -> Result<()> {
         resource_id: args.resource_id,
         lookup: args.lookup,
         account: args.account,
+        principal: args.principal,
     };
     let plan = setup::plan(&config, &args.profile, &input)?;
     match args.format {

@@ -19,7 +19,9 @@ fn config_errors_name_file_line_and_column() {
         ("[profiles.db\n", format!("{path}:1:")),
         (
             "[profiles.db]\nengine = \"oracle\"\n",
-            format!("{path}:2:10: engine \"oracle\" is not one of postgres, mysql or mariadb"),
+            format!(
+                "{path}:2:10: engine \"oracle\" is not one of postgres, mysql, mariadb or dsql"
+            ),
         ),
     ] {
         sb.write_config(text);

@@ -8,7 +8,8 @@
 //! (byte-identical tokens), credentials (AWS credential sources), config (the file every
 //! command reads), hardening (faults and load), security (other users, untidy setups),
 //! protocol (iamdb and its helper), crates (the dependency graph), docs (man pages, help,
-//! README), packaging (the .deb, the RPM and the rest), mfa (role sessions with MFA codes).
+//! README), packaging (the .deb, the RPM and the rest), mfa (role sessions with MFA codes); dsql
+//! (Aurora DSQL, every bridge).
 #![cfg(target_os = "linux")]
 
 mod common;
@@ -22,6 +23,7 @@ mod crates;
 mod credentials;
 mod docs;
 mod doctor;
+mod dsql;
 mod exec;
 mod hardening;
 mod inspect;

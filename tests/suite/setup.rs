@@ -181,7 +181,7 @@ fn arguments_are_checked() {
     let none = sb.run(&["setup", "p"]);
     assert_eq!(none.code, 2);
     assert!(
-        none.stderr.contains("--resource-id <ID>|--lookup"),
+        none.stderr.contains("give --resource-id ID, or --lookup"),
         "{}",
         none.stderr
     );

@@ -1,5 +1,11 @@
-"""Reference tokens: botocore's generate_db_auth_token for each case read as JSON on stdin,
-one token a line. Run under faketime so that iamdb and botocore sign at the same instant."""
+"""Reference tokens from botocore, for each case read as JSON on stdin, one token a line. Run
+under faketime so that iamdb and botocore sign at the same instant.
+
+A case is {"kind": ..., "host", "region", "access_key", "secret_key", "session_token", ...}:
+  rds   (the default)  generate_db_auth_token(host, port, user)
+  dsql                 generate_db_connect_admin_auth_token(host, region, ExpiresIn) for user
+                       "admin", else generate_db_connect_auth_token(...)
+"""
 import json
 import sys
 
@@ -8,5 +14,14 @@ import botocore.session
 for case in json.load(sys.stdin):
     session = botocore.session.Session()
     session.set_credentials(case["access_key"], case["secret_key"], case.get("session_token"))
-    client = session.create_client("rds", region_name=case["region"])
-    print(client.generate_db_auth_token(case["host"], case["port"], case["user"], Region=case["region"]))
+    kind = case.get("kind", "rds")
+    if kind == "rds":
+        client = session.create_client("rds", region_name=case["region"])
+        print(client.generate_db_auth_token(case["host"], case["port"], case["user"], Region=case["region"]))
+    elif kind == "dsql":
+        client = session.create_client("dsql", region_name=case["region"])
+        make = (client.generate_db_connect_admin_auth_token if case["user"] == "admin"
+                else client.generate_db_connect_auth_token)
+        print(make(case["host"], case["region"], ExpiresIn=case["expires_in"]))
+    else:
+        sys.exit(f"unknown kind {kind}")

@@ -49,6 +49,44 @@ impl Profile {
         engine::family(self.engine, Some(self.port))
     }
 
+    /// How its tokens are signed: the engine's kind, RDS's when it names none.
+    pub fn token_kind(&self) -> engine::TokenKind {
+        self.engine
+            .map_or(engine::TokenKind::Rds, Engine::token_kind)
+    }
+
+    /// Its tokens' lifetime: `expires_in` (or `--expires-in`), else 900 s. A lifetime the
+    /// engine does not take is a usage error that says which ones it takes.
+    pub fn expires_in(&self) -> Result<u64> {
+        let kind = self.token_kind();
+        let default = engine::TOKEN_LIFETIME.as_secs();
+        let Some(asked) = self.set.expires_in.map(u64::from) else {
+            return Ok(default);
+        };
+        if kind.lifetimes().contains(&asked) {
+            return Ok(asked);
+        }
+        Err(match kind {
+            engine::TokenKind::Rds => Error::usage(format!(
+                "expires_in (--expires-in) is {asked} s, but RDS, Aurora and RDS Proxy tokens always live {default} s"
+            ))
+            .hint("remove expires_in from the profile (it is for Aurora DSQL)"),
+            engine::TokenKind::Dsql => Error::usage(format!(
+                "expires_in (--expires-in) is {asked} s; Aurora DSQL tokens live 1 to {} s (a week)",
+                engine::DSQL_MAX_LIFETIME
+            )),
+        })
+    }
+
+    /// The database clients connect to: `database`, else the engine's default (DSQL's
+    /// `postgres`), else None (the client's own default).
+    pub fn database(&self) -> Option<&str> {
+        self.set
+            .database
+            .as_deref()
+            .or_else(|| self.engine.and_then(Engine::default_database))
+    }
+
     /// `name` or `-` for an ad-hoc endpoint, for messages.
     pub fn label(&self) -> &str {
         self.name.as_deref().unwrap_or("-")
@@ -318,6 +356,24 @@ impl Config {
             .user
             .clone()
             .ok_or_else(|| missing("user", "--user"))?;
+        // An Aurora DSQL endpoint is a DSQL profile when it names no engine; naming another
+        // engine for it would sign RDS tokens that DSQL refuses.
+        let dsql_host = crate::endpoint::dsql_cluster(&host).is_some();
+        let mut merged = merged;
+        match merged.engine {
+            None if dsql_host => merged.engine = Some(Engine::Dsql),
+            Some(e) if dsql_host && e != Engine::Dsql => {
+                return Err(Error::config(format!(
+                    "{host} is an Aurora DSQL endpoint, but {} says engine = \"{e}\"",
+                    match name {
+                        Some(n) => format!("profile '{n}'"),
+                        None => "--engine".to_string(),
+                    }
+                ))
+                .hint("set engine = \"dsql\" (DSQL takes its own tokens)"));
+            }
+            _ => {}
+        }
         let port = match (merged.port, merged.engine) {
             (Some(p), _) => p,
             (None, Some(engine)) => engine.default_port(),
@@ -567,7 +623,7 @@ connect_port = 13306
             ),
             (
                 "[profiles.a]\nengine = \"oracle\"\n",
-                "/cfg/config.toml:2:10: engine \"oracle\" is not one of postgres, mysql or mariadb",
+                "/cfg/config.toml:2:10: engine \"oracle\" is not one of postgres, mysql, mariadb or dsql",
             ),
             (
                 "[profiles.a]\nregion = \"Ireland\"\n",

@@ -564,8 +564,25 @@ fn client_check(r: &mut Report, p: &Profile) {
     match p.family() {
         Some(Family::Postgres) => match version_of("psql") {
             Some(v) => {
-                let lib = libpq_version().map(|l| format!(", {l}")).unwrap_or_default();
-                r.pass("client", format!("{v}{lib}"))
+                let lib = libpq_version();
+                let text = format!(
+                    "{v}{}",
+                    lib.as_deref().map(|l| format!(", {l}")).unwrap_or_default()
+                );
+                // DSQL needs TLS with SNI, which libpq sends from version 14 on.
+                let major = lib
+                    .as_deref()
+                    .and_then(|l| l.strip_prefix("libpq "))
+                    .or_else(|| v.split_whitespace().last())
+                    .and_then(|n| n.split('.').next()?.parse::<u32>().ok());
+                match (p.engine, major) {
+                    (Some(crate::engine::Engine::Dsql), Some(m)) if m < 14 => r.fail(
+                        "client",
+                        format!("{text}: Aurora DSQL needs psql and libpq 14 or newer (TLS with SNI)"),
+                        "install a newer PostgreSQL client (apt-get install postgresql-client, brew install libpq)",
+                    ),
+                    _ => r.pass("client", text),
+                }
             }
             None => r.fail(
                 "client",

@@ -1,12 +1,15 @@
-//! What an RDS endpoint name says about itself: the region it lives in.
-//! A wrong region only fails at login ("PAM authentication failed" / "Access denied"), so the
-//! region comes from the host name whenever the name carries one.
+//! What an endpoint name says about itself: the region it lives in, and for Aurora DSQL the
+//! cluster. A wrong region only fails at login ("PAM authentication failed" / "Access
+//! denied"), so the region comes from the host name whenever the name carries one.
 
 /// The region named in an RDS, Aurora or RDS Proxy endpoint, if the host is one:
 /// `<name>.<id>.<region>.rds.amazonaws.com` (instances; `cluster-`, `cluster-ro-`,
 /// `cluster-custom-` and `proxy-` ids alike), and in China `<name>.<id>.rds.<region>.amazonaws.com.cn`
 /// or `<name>.<id>.<region>.rds.amazonaws.com.cn`.
 pub fn region_from_host(host: &str) -> Option<String> {
+    if let Some((_, region)) = dsql_cluster(host) {
+        return Some(region);
+    }
     let host = host.to_ascii_lowercase();
     let host = host.strip_suffix('.').unwrap_or(&host);
     let labels: Vec<&str> = host.split('.').collect();
@@ -31,6 +34,27 @@ pub fn region_from_host(host: &str) -> Option<String> {
         return None;
     };
     is_region_name(candidate).then(|| candidate.to_string())
+}
+
+/// The cluster id and region of an Aurora DSQL endpoint, `<cluster id>.dsql.<region>.on.aws`
+/// (ids are 26 lowercase letters and digits); None for any other name.
+pub fn dsql_cluster(host: &str) -> Option<(String, String)> {
+    let host = host.to_ascii_lowercase();
+    let host = host.strip_suffix('.').unwrap_or(&host);
+    let labels: Vec<&str> = host.split('.').collect();
+    match labels.as_slice() {
+        [id, "dsql", region, "on", "aws"]
+            if !id.is_empty()
+                && id.len() <= 63
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                && is_region_name(region) =>
+        {
+            Some((id.to_string(), region.to_string()))
+        }
+        _ => None,
+    }
 }
 
 /// `us-east-1`, `eu-central-2`, `us-gov-west-1`, `cn-northwest-1`, `ap-southeast-5`, ...
@@ -116,6 +140,21 @@ mod tests {
                 "cn.c9akciq32.cn-northwest-1.rds.amazonaws.com.cn",
                 Some("cn-northwest-1"),
             ),
+            (
+                "abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws",
+                Some("us-east-1"),
+            ),
+            (
+                "0123456789ABCDEFGHIJKLMNOP.DSQL.AP-SOUTHEAST-5.ON.AWS.",
+                Some("ap-southeast-5"),
+            ),
+            (
+                "abcdefghijklmnopqrstuvwxyz.dsql.us-gov-west-1.on.aws",
+                Some("us-gov-west-1"),
+            ),
+            ("x.dsql.notaregion.on.aws", None),
+            ("a-b.dsql.us-east-1.on.aws", None),
+            ("x.y.dsql.us-east-1.on.aws", None),
             ("db.example.com", None),
             ("localhost", None),
             ("127.0.0.1", None),

@@ -9,8 +9,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::named::Named;
 
-/// RDS rejects tokens that claim a longer life.
+/// The life of an RDS token, and the default of every other kind: RDS rejects tokens that
+/// claim a longer one.
 pub const TOKEN_LIFETIME: Duration = Duration::from_secs(900);
+
+/// The longest life Aurora DSQL accepts for a token: a week.
+pub const DSQL_MAX_LIFETIME: u64 = 604_800;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -19,6 +23,8 @@ pub enum Engine {
     Postgres,
     Mysql,
     Mariadb,
+    /// Aurora DSQL: PostgreSQL's clients, its own tokens.
+    Dsql,
 }
 
 /// What the clients of an engine speak, and so which bridges serve it.
@@ -34,8 +40,21 @@ pub enum Family {
 /// How a token for the engine is signed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
-    /// RDS, Aurora and RDS Proxy: `rds-db`, `Action=connect&DBUser=...`, 900 s.
+    /// RDS, Aurora and RDS Proxy: `rds-db`, `host:port/?Action=connect&DBUser=...`, 900 s.
     Rds,
+    /// Aurora DSQL: `dsql`, `host/?Action=DbConnectAdmin` for the `admin` role and
+    /// `Action=DbConnect` for every other, 1 s to a week (900 s by default).
+    Dsql,
+}
+
+impl TokenKind {
+    /// The lifetimes a token of this kind may have, in seconds.
+    pub fn lifetimes(self) -> std::ops::RangeInclusive<u64> {
+        match self {
+            TokenKind::Rds => TOKEN_LIFETIME.as_secs()..=TOKEN_LIFETIME.as_secs(),
+            TokenKind::Dsql => 1..=DSQL_MAX_LIFETIME,
+        }
+    }
 }
 
 impl Engine {
@@ -44,12 +63,13 @@ impl Engine {
             Engine::Postgres => "postgres",
             Engine::Mysql => "mysql",
             Engine::Mariadb => "mariadb",
+            Engine::Dsql => "dsql",
         }
     }
 
     pub fn family(self) -> Family {
         match self {
-            Engine::Postgres => Family::Postgres,
+            Engine::Postgres | Engine::Dsql => Family::Postgres,
             Engine::Mysql | Engine::Mariadb => Family::Mysql,
         }
     }
@@ -59,13 +79,25 @@ impl Engine {
     }
 
     pub fn token_kind(self) -> TokenKind {
-        TokenKind::Rds
+        match self {
+            Engine::Dsql => TokenKind::Dsql,
+            Engine::Postgres | Engine::Mysql | Engine::Mariadb => TokenKind::Rds,
+        }
+    }
+
+    /// The database clients connect to when the profile names none (None: the client's own
+    /// default). DSQL clusters have one database, `postgres`.
+    pub fn default_database(self) -> Option<&'static str> {
+        match self {
+            Engine::Dsql => Some("postgres"),
+            Engine::Postgres | Engine::Mysql | Engine::Mariadb => None,
+        }
     }
 
     /// The client program `shell-init`'s functions run for a profile of this engine.
     pub fn client(self) -> &'static str {
         match self {
-            Engine::Postgres => "psql",
+            Engine::Postgres | Engine::Dsql => "psql",
             Engine::Mysql => "mysql",
             Engine::Mariadb => "mariadb",
         }
@@ -116,7 +148,12 @@ impl fmt::Display for Engine {
 }
 
 impl Named for Engine {
-    const ALL: &'static [Engine] = &[Engine::Postgres, Engine::Mysql, Engine::Mariadb];
+    const ALL: &'static [Engine] = &[
+        Engine::Postgres,
+        Engine::Mysql,
+        Engine::Mariadb,
+        Engine::Dsql,
+    ];
 
     fn name(self) -> &'static str {
         self.as_str()
@@ -134,6 +171,7 @@ impl Named for Engine {
             Engine::Postgres => "PostgreSQL (RDS, Aurora, RDS Proxy)",
             Engine::Mysql => "MySQL (RDS, Aurora, RDS Proxy)",
             Engine::Mariadb => "MariaDB (RDS)",
+            Engine::Dsql => "Aurora DSQL (PostgreSQL-compatible; tokens of up to a week)",
         }
     }
 }

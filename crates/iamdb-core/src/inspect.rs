@@ -10,7 +10,7 @@
 use serde::Serialize;
 
 use crate::endpoint;
-use crate::token::TOKEN_LIFETIME;
+use crate::engine::{DSQL_MAX_LIFETIME, TOKEN_LIFETIME};
 
 /// One query parameter, percent-decoded.
 #[derive(Debug, Clone)]
@@ -22,9 +22,15 @@ struct Param {
 /// What a token says, and what is wrong with it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Report {
+    /// What the token is for: "rds" (RDS, Aurora, RDS Proxy) or "dsql" (Aurora DSQL).
+    pub kind: &'static str,
     pub host: Option<String>,
     pub port: Option<u16>,
+    /// RDS: the database user. DSQL: `admin` for a DbConnectAdmin token, else None (the
+    /// token names no role).
     pub user: Option<String>,
+    /// The token's `Action`.
+    pub action: Option<String>,
     pub region: Option<String>,
     pub service: Option<String>,
     /// The access key id, first and last four characters only.
@@ -111,7 +117,7 @@ pub fn inspect(token: &str, now: i64) -> Report {
         .or_else(|| token.strip_prefix("http://"))
     {
         problems.push(
-            "the token starts with a URL scheme; RDS expects it without (`host:port/?Action=...`)"
+            "the token starts with a URL scheme; the server expects it without (`host:port/?Action=...`, DSQL `host/?Action=...`)"
                 .to_string(),
         );
         token = rest;
@@ -167,6 +173,12 @@ pub fn inspect(token: &str, now: i64) -> Report {
             .map(|p| p.value.as_str())
     };
 
+    // DSQL tokens say so in their service and action; everything else is read as RDS's.
+    let credential_service = get("X-Amz-Credential").and_then(|c| c.split('/').nth(3));
+    let dsql = credential_service == Some("dsql")
+        || matches!(get("Action"), Some("DbConnect" | "DbConnectAdmin"));
+    let kind = if dsql { "dsql" } else { "rds" };
+
     if query.is_none() {
         problems.push(if token.is_empty() {
             "empty input: no token".to_string()
@@ -177,7 +189,12 @@ pub fn inspect(token: &str, now: i64) -> Report {
         } else {
             "truncated or not a token: no `/?` query after host:port".to_string()
         });
-    } else if port.is_none() {
+    } else if dsql && port.is_some() {
+        problems.push(
+            "a DSQL token carries no port (`host/?Action=...`): DSQL refuses one signed for host:port"
+                .to_string(),
+        );
+    } else if !dsql && port.is_none() {
         problems.push("no port after the host name (`host:port/?...`)".to_string());
     }
 
@@ -193,9 +210,21 @@ pub fn inspect(token: &str, now: i64) -> Report {
     let expires = get("X-Amz-Expires").map(|e| e.parse::<i64>());
     let signature = get("X-Amz-Signature");
     let session_token = get("X-Amz-Security-Token").is_some_and(|t| !t.is_empty());
-    let user = get("DBUser").map(str::to_string);
+    let action = get("Action").map(str::to_string);
+    let user = if dsql {
+        (action.as_deref() == Some("DbConnectAdmin")).then(|| "admin".to_string())
+    } else {
+        get("DBUser").map(str::to_string)
+    };
 
-    if query.is_some() {
+    if query.is_some() && dsql {
+        if get("DBUser").is_some() {
+            problems.push(
+                "a DSQL token names no user (DBUser is RDS's): DSQL maps the IAM identity to roles"
+                    .to_string(),
+            );
+        }
+    } else if query.is_some() {
         match get("Action") {
             Some("connect") => {}
             Some(other) => problems.push(format!(
@@ -206,6 +235,8 @@ pub fn inspect(token: &str, now: i64) -> Report {
         if user.as_deref().is_none_or(str::is_empty) {
             problems.push("no DBUser: the token names no database user".to_string());
         }
+    }
+    if query.is_some() {
         if scope.len() != 5 || scope[4] != "aws4_request" {
             problems.push(
                 "truncated or malformed: X-Amz-Credential is not KEY/DATE/REGION/SERVICE/aws4_request"
@@ -213,11 +244,18 @@ pub fn inspect(token: &str, now: i64) -> Report {
             );
         }
         if let Some(s) = service
+            && !dsql
             && s != "rds-db"
         {
             problems.push(format!(
                 "not an RDS IAM token: signed for service {s:?}, not \"rds-db\""
             ));
+        }
+        if dsql && !matches!(get("Action"), Some("DbConnect" | "DbConnectAdmin")) {
+            problems.push(
+                "a DSQL token's Action is DbConnectAdmin (the admin role) or DbConnect (any other)"
+                    .to_string(),
+            );
         }
         if get("X-Amz-Algorithm") != Some("AWS4-HMAC-SHA256") {
             problems.push("X-Amz-Algorithm is missing or not AWS4-HMAC-SHA256".to_string());
@@ -251,12 +289,17 @@ pub fn inspect(token: &str, now: i64) -> Report {
         }
     }
 
+    let max_lifetime = if dsql {
+        DSQL_MAX_LIFETIME as i64
+    } else {
+        TOKEN_LIFETIME.as_secs() as i64
+    };
     let lifetime = match expires {
         Some(Ok(e)) => {
-            if e > TOKEN_LIFETIME.as_secs() as i64 {
+            if e > max_lifetime {
                 problems.push(format!(
-                    "X-Amz-Expires is {e} s: RDS rejects tokens that claim more than {} s",
-                    TOKEN_LIFETIME.as_secs()
+                    "X-Amz-Expires is {e} s: {} rejects tokens that claim more than {max_lifetime} s",
+                    if dsql { "DSQL" } else { "RDS" }
                 ));
             } else if e <= 0 {
                 problems.push(format!("X-Amz-Expires is {e} s: the token never was valid"));
@@ -275,14 +318,14 @@ pub fn inspect(token: &str, now: i64) -> Report {
     };
     let expires_at = signed_at
         .zip(lifetime)
-        .map(|(s, l)| s.saturating_add(l.min(TOKEN_LIFETIME.as_secs() as i64)));
+        .map(|(s, l)| s.saturating_add(l.min(max_lifetime)));
     let expires_in = expires_at.map(|e| e.saturating_sub(now));
     if let Some(s) = signed_at
         && s > now
     {
         problems.push(format!(
-            "signed {} in the future: the clock of the machine that made it is ahead (RDS \
-             refuses tokens signed in the future)",
+            "signed {} in the future: the clock of the machine that made it is ahead (the \
+             server refuses tokens signed in the future)",
             crate::when::duration(s.saturating_sub(now))
         ));
     }
@@ -300,7 +343,7 @@ pub fn inspect(token: &str, now: i64) -> Report {
         let lower = h.to_ascii_lowercase();
         if lower == "localhost" || h.parse::<std::net::IpAddr>().is_ok() {
             problems.push(format!(
-                "signed for {h}, not for the RDS endpoint name: RDS checks the name the token \
+                "signed for {h}, not for the endpoint name: the server checks the name the token \
                  was signed for (through a tunnel, sign for the endpoint and dial the tunnel)"
             ));
         } else if let (Some(named), Some(signed)) = (endpoint::region_from_host(h), region)
@@ -318,9 +361,11 @@ pub fn inspect(token: &str, now: i64) -> Report {
     }
 
     Report {
+        kind,
         host,
         port,
         user,
+        action,
         region: region.map(str::to_string),
         service: service.map(str::to_string),
         access_key_id: key.map(mask),
@@ -366,7 +411,24 @@ pub fn render(r: &Report) -> String {
         _ => "-".to_string(),
     };
     line("endpoint", endpoint);
-    line("user", r.user.clone().unwrap_or_else(|| "-".into()));
+    line(
+        "for",
+        match r.kind {
+            "dsql" => "Aurora DSQL".to_string(),
+            _ => "RDS, Aurora or RDS Proxy".to_string(),
+        },
+    );
+    if r.kind == "dsql" {
+        line("action", r.action.clone().unwrap_or_else(|| "-".into()));
+        line(
+            "role",
+            r.user
+                .clone()
+                .unwrap_or_else(|| "any granted role but admin".into()),
+        );
+    } else {
+        line("user", r.user.clone().unwrap_or_else(|| "-".into()));
+    }
     line("region", r.region.clone().unwrap_or_else(|| "-".into()));
     line("service", r.service.clone().unwrap_or_else(|| "-".into()));
     line(
@@ -494,7 +556,7 @@ mod tests {
             ),
             (
                 token("").replace("db1.c9akciq32.eu-west-1.rds.amazonaws.com", "127.0.0.1"),
-                "not for the RDS endpoint",
+                "not for the endpoint name",
             ),
             (
                 token("").replace("%2Feu-west-1%2F", "%2Fus-east-1%2F"),
@@ -522,6 +584,57 @@ mod tests {
         assert!(with_session.usable(), "{:?}", with_session.problems);
         assert!(with_session.session_token);
         assert!(!render(&with_session).contains("FQoG"));
+    }
+
+    #[test]
+    fn dsql_tokens_are_read_as_dsql() {
+        let dsql = "abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws/?Action=DbConnectAdmin\
+            &X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20261121%2Fus-east-1%2Fdsql%2Faws4_request\
+            &X-Amz-Date=20261121T095500Z&X-Amz-Expires=604800&X-Amz-SignedHeaders=host\
+            &X-Amz-Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        let r = inspect(dsql, NOW);
+        assert!(r.usable(), "{:?}", r.problems);
+        assert_eq!(r.kind, "dsql");
+        assert_eq!(r.user.as_deref(), Some("admin"));
+        assert_eq!(r.port, None);
+        assert_eq!(r.expires_in, Some(604_800 - 300));
+        let text = render(&r);
+        assert!(
+            text.contains("Aurora DSQL") && text.contains("DbConnectAdmin"),
+            "{text}"
+        );
+        let role = inspect(&dsql.replace("DbConnectAdmin", "DbConnect"), NOW);
+        assert!(role.usable() && role.user.is_none(), "{:?}", role.problems);
+
+        for (t, want) in [
+            (
+                dsql.replace("Expires=604800", "Expires=604801"),
+                "more than 604800",
+            ),
+            (
+                dsql.replace(".on.aws/?", ".on.aws:5432/?"),
+                "carries no port",
+            ),
+            (
+                dsql.replace("Action=DbConnectAdmin", "Action=connect"),
+                "DbConnectAdmin",
+            ),
+            (
+                dsql.replace("Action=DbConnectAdmin", "Action=DbConnect&DBUser=app"),
+                "names no user",
+            ),
+            (
+                dsql.replace("%2Fus-east-1%2F", "%2Fus-west-2%2F"),
+                "endpoint is in us-east-1",
+            ),
+        ] {
+            let r = inspect(&t, NOW);
+            assert!(
+                r.problems.iter().any(|p| p.contains(want)),
+                "{want}: {:?}",
+                r.problems
+            );
+        }
     }
 
     /// A small deterministic fuzzer: truncations, byte flips and insertions of the

@@ -12,7 +12,7 @@ use crate::endpoint;
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::helper::AwsSource;
-use crate::token::{self, TOKEN_LIFETIME, Target};
+use crate::token::{self, Target};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CacheMode {
@@ -90,6 +90,12 @@ pub fn cache_choice(profile: &Profile, mode: CacheMode) -> Result<Choice> {
 pub fn entry_name(profile: &Profile, region: Option<&Region>) -> String {
     let mut parts: Vec<Vec<u8>> = vec![
         b"iamdb-cache-v1".to_vec(),
+        format!(
+            "{:?}/{}",
+            profile.token_kind(),
+            profile.expires_in().unwrap_or_default()
+        )
+        .into_bytes(),
         profile.name.clone().unwrap_or_default().into_bytes(),
         profile.host.to_ascii_lowercase().into_bytes(),
         profile.port.to_string().into_bytes(),
@@ -108,16 +114,28 @@ pub fn entry_name(profile: &Profile, region: Option<&Region>) -> String {
 
 /// A token for `profile`.
 pub fn token_for(profile: &Profile, mode: CacheMode) -> Result<Issued> {
+    let kind = profile.token_kind();
+    let expires_in = profile.expires_in()?;
     let known_region = static_region(profile);
     if let Some(r) = &known_region {
         tracing::debug!(region = %r.name, source = %r.source, "region");
     }
-    let choice = cache_choice(profile, mode)?;
+    let mut choice = cache_choice(profile, mode)?;
+    if expires_in <= u64::from(profile.refresh_margin) && choice != Choice::None {
+        tracing::debug!(
+            expires_in,
+            refresh_margin = profile.refresh_margin,
+            "not caching: the token would be stale before it was stored (lifetime <= refresh_margin)"
+        );
+        choice = Choice::None;
+    }
     let mut cache = Cache::new(choice, crate::env::get().keyring_timeout);
     let name = entry_name(profile, known_region.as_ref());
     tracing::debug!(entry = %name, choice = choice.as_str(), "cache entry");
 
     let expect = cache::Expect {
+        kind,
+        expires_in,
         host: &profile.host,
         port: profile.port,
         user: &profile.user,
@@ -177,15 +195,17 @@ pub fn token_for(profile: &Profile, mode: CacheMode) -> Result<Issued> {
     credentials::check_not_expired(&resolved, now)?;
     let token = token::sign(
         Target {
+            kind,
             host: &profile.host,
             port: profile.port,
             user: &profile.user,
             region: &region.name,
+            expires_in,
         },
         &resolved.credentials,
         now,
     );
-    let mut expires = now + TOKEN_LIFETIME;
+    let mut expires = now + Duration::from_secs(expires_in);
     if let Some(c) = resolved.credentials.expiry()
         && c < expires
     {

@@ -394,6 +394,43 @@ impl Kind for MarginKind {
     }
 }
 
+/// A token's lifetime in seconds: 1 to a week (what DSQL accepts; RDS takes 900 only, which
+/// the engine checks).
+pub struct LifetimeKind;
+impl LifetimeKind {
+    fn check(n: i64) -> Result<u32, String> {
+        u32::try_from(n)
+            .ok()
+            .filter(|s| (1..=crate::engine::DSQL_MAX_LIFETIME).contains(&u64::from(*s)))
+            .ok_or_else(|| {
+                format!(
+                    "must be between 1 and {} seconds (a week), not {n}",
+                    crate::engine::DSQL_MAX_LIFETIME
+                )
+            })
+    }
+}
+impl Kind for LifetimeKind {
+    type Value = u32;
+    const VALUE_NAME: &'static str = "SECONDS";
+    fn parse(text: &str) -> Result<u32, String> {
+        let n = text
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| format!("must be a number of seconds, not {text:?}"))?;
+        Self::check(n)
+    }
+    fn from_toml(value: &Item, _base: &Path) -> Result<u32, String> {
+        Self::check(integer(value)?)
+    }
+    fn to_toml(v: &u32) -> toml_edit::Value {
+        i64::from(*v).into()
+    }
+    fn show(v: &u32) -> String {
+        format!("{v} s")
+    }
+}
+
 /// Declares the settings: the [`Settings`] struct and the [`SCHEMA`] table come from here.
 macro_rules! settings {
     ($(
@@ -526,6 +563,9 @@ settings! {
     /// Seconds before expiry at which a cached token is no longer served (0-899).
     refresh_margin: MarginKind, scope: Any, flag: Add, short: None,
         unset: "120";
+    /// Token lifetime in seconds: Aurora DSQL takes 1-604800 (a week); RDS tokens always live 900.
+    expires_in: LifetimeKind, scope: Any, flag: Token, short: None,
+        unset: "900";
     /// Cache store to start with (IAMDB_CACHE wins).
     cache: CacheKind, scope: Any, flag: Add, short: None,
         unset: "auto";

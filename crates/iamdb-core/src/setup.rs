@@ -128,21 +128,15 @@ pub fn check_user(engine: Engine, user: &str) -> Result<(), String> {
             "the user name contains the control character {c:?}; no database client can send it"
         ));
     }
-    let max = match engine {
-        Engine::Postgres => 63,
-        Engine::Mysql | Engine::Mariadb => 80,
-    };
-    let len = if engine == Engine::Postgres {
+    let bytes = engine.family() == crate::engine::Family::Postgres;
+    let max = if bytes { 63 } else { 80 };
+    let len = if bytes {
         user.len()
     } else {
         user.chars().count()
     };
     if len > max {
-        let unit = if engine == Engine::Postgres {
-            "bytes"
-        } else {
-            "characters"
-        };
+        let unit = if bytes { "bytes" } else { "characters" };
         return Err(format!(
             "the user name is {len} {unit} long; {} user names have at most {max}",
             engine.as_str()
@@ -155,6 +149,7 @@ pub fn check_user(engine: Engine, user: &str) -> Result<(), String> {
 /// `database` when one is given.
 pub fn sql(engine: Engine, user: &str, database: Option<&str>) -> Vec<String> {
     match engine {
+        Engine::Dsql => dsql_sql(user, None),
         Engine::Postgres => {
             let u = postgres_ident(user);
             let mut s = vec![
@@ -182,6 +177,60 @@ pub fn sql(engine: Engine, user: &str, database: Option<&str>) -> Vec<String> {
             }
             s
         }
+    }
+}
+
+/// A PostgreSQL string literal in single quotes.
+pub fn postgres_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// The statements that make `role` a DSQL role that `principal` (an IAM role or user ARN) logs
+/// in as. The built-in `admin` role needs none.
+pub fn dsql_sql(role: &str, principal: Option<&str>) -> Vec<String> {
+    if role == "admin" {
+        return Vec::new();
+    }
+    let r = postgres_ident(role);
+    vec![
+        format!("CREATE ROLE {r} WITH LOGIN;"),
+        format!(
+            "AWS IAM GRANT {r} TO {};",
+            postgres_literal(principal.unwrap_or("arn:aws:iam::ACCOUNT:role/NAME"))
+        ),
+    ]
+}
+
+/// The IAM principal DSQL maps a role to, from an ARN STS or a person gave: an IAM role or
+/// user as is, an assumed-role session as its role (`arn:aws:sts::A:assumed-role/R/S` is
+/// `arn:aws:iam::A:role/R`; a role with a path needs the path written back by hand).
+pub fn principal_arn(arn: &str) -> Result<String, String> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let (partition, service, account, resource) = match parts.as_slice() {
+        ["arn", partition, service, "", account, resource]
+            if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            (*partition, *service, *account, *resource)
+        }
+        _ => {
+            return Err(format!(
+                "{arn:?} is not an IAM role or user ARN (arn:aws:iam::ACCOUNT:role/NAME)"
+            ));
+        }
+    };
+    match (service, resource.split_once('/')) {
+        ("iam", Some(("role" | "user", name))) if !name.is_empty() => Ok(arn.to_string()),
+        ("sts", Some(("assumed-role", rest))) => match rest.split_once('/') {
+            Some((role, _session)) if !role.is_empty() => {
+                Ok(format!("arn:{partition}:iam::{account}:role/{role}"))
+            }
+            _ => Err(format!(
+                "{arn:?} is an assumed-role ARN without a role name"
+            )),
+        },
+        _ => Err(format!(
+            "{arn:?} is not an IAM role or user ARN (arn:aws:iam::ACCOUNT:role/NAME); DSQL maps roles to IAM roles and users"
+        )),
     }
 }
 
@@ -221,6 +270,8 @@ pub struct Input {
     pub resource_id: Option<String>,
     pub lookup: bool,
     pub account: Option<String>,
+    /// DSQL: the IAM role or user ARN a role is granted to (`--principal`).
+    pub principal: Option<String>,
 }
 
 /// Everything `iamdb setup` prints for a profile, as JSON or as text.
@@ -234,11 +285,21 @@ pub struct Plan {
     pub region: String,
     pub partition: &'static str,
     pub account: String,
-    pub resource: PlanResource,
+    /// RDS: the instance, cluster or proxy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<PlanResource>,
+    /// DSQL: the cluster id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster_id: Option<String>,
+    /// DSQL: the IAM principal the role is granted to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principal: Option<String>,
     pub resource_arn: String,
     pub policy: serde_json::Value,
     pub sql: Vec<String>,
-    pub enable_iam: String,
+    /// RDS: the command that turns IAM authentication on (DSQL has no other kind).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_iam: Option<String>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -265,6 +326,14 @@ pub fn plan(
         return Err(Error::usage(format!(
             "--account {account:?} is not an AWS account id (12 digits)"
         )));
+    }
+    if profile.engine == Some(Engine::Dsql) {
+        return dsql_plan(&profile, name, input);
+    }
+    if input.principal.is_some() {
+        return Err(Error::usage(
+            "--principal is for Aurora DSQL profiles; RDS grants rds-db:connect to whoever holds the policy",
+        ));
     }
     let given_kind = match &input.resource_id {
         Some(id) => Some(check_resource_id(id).map_err(Error::usage)?),
@@ -348,14 +417,103 @@ pub fn plan(
         account,
         policy: policy(&arn),
         sql: sql(engine, &profile.user, profile.set.database.as_deref()),
-        enable_iam: enable_command(kind, identifier.as_deref().unwrap_or(placeholder), &region),
-        resource: PlanResource {
+        enable_iam: Some(enable_command(
+            kind,
+            identifier.as_deref().unwrap_or(placeholder),
+            &region,
+        )),
+        resource: Some(PlanResource {
             kind,
             identifier,
             resource_id,
             iam_enabled: resource.as_ref().and_then(|r| r.iam_enabled),
             via_instance: resource.as_ref().and_then(|r| r.via_instance.clone()),
-        },
+        }),
+        cluster_id: None,
+        principal: None,
+        resource_arn: arn,
+        region,
+    })
+}
+
+/// The DSQL plan: the policy on the cluster (`dsql:DbConnectAdmin` for `admin`, else
+/// `dsql:DbConnect`) and, for any role but `admin`, the SQL that creates it and maps it to the
+/// IAM principal: `--principal`, or with `--lookup` the caller's identity from STS.
+fn dsql_plan(
+    profile: &crate::config::Profile,
+    name: &str,
+    input: &Input,
+) -> crate::error::Result<Plan> {
+    use crate::error::Error;
+    let (cluster_id, region) = crate::endpoint::dsql_cluster(&profile.host).ok_or_else(|| {
+        Error::config(format!(
+            "profile '{name}': {} is not an Aurora DSQL endpoint name (<cluster id>.dsql.<region>.on.aws), and setup reads the cluster from it",
+            profile.host
+        ))
+    })?;
+    if input.resource_id.is_some() {
+        return Err(Error::usage(
+            "--resource-id is for RDS; a DSQL cluster is named by the profile's endpoint",
+        ));
+    }
+    check_user(Engine::Dsql, &profile.user)
+        .map_err(|e| Error::config(format!("profile '{name}': {e}")))?;
+    let admin = profile.user == "admin";
+    let mut principal = match &input.principal {
+        Some(arn) => {
+            Some(principal_arn(arn).map_err(|e| Error::usage(format!("--principal {e}")))?)
+        }
+        None => None,
+    };
+    let mut account = input.account.clone().or_else(|| {
+        principal
+            .as_deref()
+            .and_then(|p| p.split(':').nth(4))
+            .map(String::from)
+    });
+    if input.lookup || account.is_none() {
+        let choice = crate::provider::cache_choice(profile, crate::provider::CacheMode::Use)?;
+        let source = crate::provider::aws_source(profile, choice);
+        crate::provider::resolve_credentials(&source, false, Some(&region))?;
+        let identity = crate::helper::identity(&source, &region)?;
+        if input.lookup && principal.is_none() {
+            principal = Some(principal_arn(&identity.arn).map_err(Error::credentials)?);
+        }
+        account.get_or_insert(identity.account);
+    }
+    if !admin && principal.is_none() {
+        return Err(Error::usage(format!(
+            "role '{}' must be granted to an IAM role or user: give --principal ARN, or --lookup for the caller's own",
+            profile.user
+        )));
+    }
+    let account = account.unwrap_or_default();
+    let action = if admin {
+        "dsql:DbConnectAdmin"
+    } else {
+        "dsql:DbConnect"
+    };
+    let arn = format!(
+        "arn:{}:dsql:{region}:{account}:cluster/{cluster_id}",
+        partition(&region)
+    );
+    Ok(Plan {
+        profile: name.to_string(),
+        engine: Engine::Dsql.as_str(),
+        host: profile.host.clone(),
+        port: profile.port,
+        user: profile.user.clone(),
+        partition: partition(&region),
+        account,
+        policy: serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{ "Effect": "Allow", "Action": action, "Resource": arn }]
+        }),
+        sql: dsql_sql(&profile.user, principal.as_deref()),
+        enable_iam: None,
+        resource: None,
+        cluster_id: Some(cluster_id),
+        principal,
         resource_arn: arn,
         region,
     })
@@ -364,11 +522,16 @@ pub fn plan(
 impl Plan {
     /// The plan for a person: the three steps, each with its command, policy or SQL.
     pub fn render(&self) -> String {
+        if self.engine == Engine::Dsql.as_str() {
+            return self.render_dsql();
+        }
         let mut out = format!(
             "# iamdb setup for profile {}: {} on {}:{} ({}), account {}, {}\n",
             self.profile, self.user, self.host, self.port, self.engine, self.account, self.region
         );
-        let r = &self.resource;
+        let Some(r) = &self.resource else {
+            return out;
+        };
         let what = match (&r.via_instance, r.identifier.as_deref()) {
             (Some(via), Some(id)) => format!("Aurora cluster {id} (of instance {via})"),
             (_, Some(id)) => format!("{} {id}", r.kind.as_str()),
@@ -382,7 +545,7 @@ impl Plan {
         };
         out.push_str(&format!(
             "# 1. Turn IAM database authentication on ({state}):\n{}\n\n",
-            self.enable_iam
+            self.enable_iam.as_deref().unwrap_or_default()
         ));
         out.push_str(
             "# 2. Allow the IAM users or roles that connect (attach with `aws iam put-role-policy`,\n\
@@ -401,6 +564,39 @@ impl Plan {
                  #    with Secrets Manager secrets needs the user's password secret instead)\n",
             );
         }
+        for statement in &self.sql {
+            out.push_str(statement);
+            out.push('\n');
+        }
+        out
+    }
+
+    fn render_dsql(&self) -> String {
+        let mut out = format!(
+            "# iamdb setup for profile {}: role {} on {} (dsql), account {}, {}\n",
+            self.profile, self.user, self.host, self.account, self.region
+        );
+        out.push_str(&format!(
+            "# cluster: {}\n\n",
+            self.cluster_id.as_deref().unwrap_or_default()
+        ));
+        out.push_str(
+            "# 1. Allow the IAM role or user that connects (attach with `aws iam put-role-policy`,\n\
+             #    `put-user-policy` or `create-policy`):\n",
+        );
+        out.push_str(&serde_json::to_string_pretty(&self.policy).unwrap_or_default());
+        out.push_str("\n\n");
+        if self.sql.is_empty() {
+            out.push_str(
+                "# 2. Nothing to create: every cluster has the admin role, and dsql:DbConnectAdmin\n\
+                 #    is all it takes.\n",
+            );
+            return out;
+        }
+        out.push_str(&format!(
+            "# 2. Create the role and map it to {} (as admin, in psql):\n",
+            self.principal.as_deref().unwrap_or("the IAM principal")
+        ));
         for statement in &self.sql {
             out.push_str(statement);
             out.push('\n');

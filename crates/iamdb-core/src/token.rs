@@ -1,12 +1,15 @@
-//! The RDS IAM authentication token: a SigV4 query-string presigned `Action=connect` URL
-//! without its scheme, for service `rds-db`, valid for 900 seconds.
+//! IAM authentication tokens: SigV4 query-string presigned GET URLs without their scheme.
 //!
-//! The layout follows botocore's `generate_db_auth_token` exactly, so that iamdb prints the
-//! same bytes as `aws rds generate-db-auth-token` for the same credentials and instant:
-//! operation parameters first (`Action`, `DBUser`), then the auth parameters in botocore's
-//! order with `X-Amz-Security-Token` before the signature. aws-sigv4's own presigner orders
-//! them differently and aws-sdk-rust's `auth_token` mis-encodes some user names, so the
-//! canonical request is built here and only the key derivation and HMAC come from aws-sigv4.
+//! - RDS, Aurora and RDS Proxy: `host:port/?Action=connect&DBUser=...`, service `rds-db`,
+//!   900 s (botocore's `generate_db_auth_token`);
+//! - Aurora DSQL: `host/?Action=DbConnectAdmin` (the `admin` role) or `Action=DbConnect`,
+//!   service `dsql`, no port, 1 s to a week (botocore's `generate_db_connect_[admin_]auth_token`).
+//!
+//! The layout follows botocore exactly, so that iamdb prints the same bytes as the AWS CLI for
+//! the same credentials and instant: operation parameters first, then the auth parameters in
+//! botocore's order with `X-Amz-Security-Token` before the signature. aws-sigv4's own presigner
+//! orders them differently and aws-sdk-rust's `auth_token` mis-encodes some user names, so the
+//! canonical request, the key derivation and the HMAC are all built here.
 
 use std::time::{Duration, SystemTime};
 
@@ -15,9 +18,8 @@ use sha2::{Digest, Sha256};
 
 use crate::credentials::Credentials;
 
-pub use crate::engine::TOKEN_LIFETIME;
+pub use crate::engine::{TOKEN_LIFETIME, TokenKind};
 
-const SERVICE: &str = "rds-db";
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 /// sha256 of the empty payload: presigned GETs sign no body.
 const EMPTY_PAYLOAD_SHA256: &str =
@@ -26,10 +28,60 @@ const EMPTY_PAYLOAD_SHA256: &str =
 /// What a token is made for.
 #[derive(Debug, Clone, Copy)]
 pub struct Target<'a> {
+    pub kind: TokenKind,
     pub host: &'a str,
     pub port: u16,
+    /// The database user (RDS) or role (DSQL: `admin` signs `DbConnectAdmin`).
     pub user: &'a str,
     pub region: &'a str,
+    /// `X-Amz-Expires`: 900 for RDS, 1 s to a week for DSQL.
+    pub expires_in: u64,
+}
+
+impl Target<'_> {
+    fn service(&self) -> &'static str {
+        match self.kind {
+            TokenKind::Rds => "rds-db",
+            TokenKind::Dsql => "dsql",
+        }
+    }
+
+    /// What the token starts with, before `/?`: the host, with its port for RDS.
+    fn authority(&self) -> String {
+        match self.kind {
+            TokenKind::Rds => format!("{}:{}", self.host, self.port),
+            TokenKind::Dsql => self.host.to_string(),
+        }
+    }
+
+    /// The `host` header SigV4 signs: lowercase, and without `:443` (botocore drops the
+    /// default port of https from the signature, while an RDS token's text keeps it).
+    fn canonical_host(&self) -> String {
+        let host = self.host.to_ascii_lowercase();
+        match self.kind {
+            TokenKind::Rds if self.port != 443 => format!("{host}:{}", self.port),
+            _ => host,
+        }
+    }
+
+    /// The operation's parameters, encoded, in botocore's order.
+    fn operation(&self) -> Vec<(&'static str, String)> {
+        match self.kind {
+            TokenKind::Rds => vec![
+                ("Action", "connect".into()),
+                ("DBUser", percent_encode(self.user)),
+            ],
+            TokenKind::Dsql => vec![(
+                "Action",
+                if self.user == "admin" {
+                    "DbConnectAdmin"
+                } else {
+                    "DbConnect"
+                }
+                .into(),
+            )],
+        }
+    }
 }
 
 /// Percent-encodes everything but `A-Za-z0-9-_.~`, as SigV4 and botocore's `percent_encode`
@@ -48,35 +100,24 @@ pub fn percent_encode(s: &str) -> String {
     out
 }
 
-/// The `host` header value SigV4 signs: lowercase, and without the port when it is the
-/// default port of https (botocore drops `:443`, while the token text keeps it).
-fn canonical_host(host: &str, port: u16) -> String {
-    let host = host.to_ascii_lowercase();
-    if port == 443 {
-        host
-    } else {
-        format!("{host}:{port}")
-    }
-}
-
 /// Signs a token for `target` with `credentials` at `now`.
 pub fn sign(target: Target<'_>, credentials: &Credentials, now: SystemTime) -> String {
     let amz_date = amz_date(now);
     let date = &amz_date[..8];
-    let scope = format!("{date}/{}/{SERVICE}/aws4_request", target.region);
+    let service = target.service();
+    let scope = format!("{date}/{}/{service}/aws4_request", target.region);
 
-    let mut params: Vec<(&str, String)> = vec![
-        ("Action", "connect".into()),
-        ("DBUser", percent_encode(target.user)),
+    let mut params = target.operation();
+    params.extend([
         ("X-Amz-Algorithm", ALGORITHM.into()),
         (
             "X-Amz-Credential",
             percent_encode(&format!("{}/{scope}", credentials.access_key_id())),
         ),
         ("X-Amz-Date", amz_date.clone()),
-        ("X-Amz-Expires", TOKEN_LIFETIME.as_secs().to_string()),
+        ("X-Amz-Expires", target.expires_in.to_string()),
         ("X-Amz-SignedHeaders", "host".into()),
-    ];
+    ]);
     if let Some(session_token) = credentials.session_token() {
         params.push(("X-Amz-Security-Token", percent_encode(session_token)));
     }
@@ -87,7 +128,7 @@ pub fn sign(target: Target<'_>, credentials: &Credentials, now: SystemTime) -> S
     let canonical_request = format!(
         "GET\n/\n{}\nhost:{}\n\nhost\n{EMPTY_PAYLOAD_SHA256}",
         join_params(params.iter()),
-        canonical_host(target.host, target.port)
+        target.canonical_host()
     );
     let string_to_sign = format!(
         "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
@@ -97,12 +138,12 @@ pub fn sign(target: Target<'_>, credentials: &Credentials, now: SystemTime) -> S
         credentials.secret_access_key(),
         date,
         target.region,
-        SERVICE,
+        service,
     );
     let signature = hex(&hmac(&key, string_to_sign.as_bytes()));
     format!(
-        "{}:{}/?{query}&X-Amz-Signature={signature}",
-        target.host, target.port
+        "{}/?{query}&X-Amz-Signature={signature}",
+        target.authority()
     )
 }
 
@@ -162,10 +203,9 @@ pub fn check_shape(token: &str, target: Target<'_>, signed_at: u64) -> Result<()
     let at = SystemTime::UNIX_EPOCH + Duration::from_secs(signed_at);
     let date = amz_date(at);
     let prefix = format!(
-        "{}:{}/?Action=connect&DBUser={}&X-Amz-Algorithm={ALGORITHM}&X-Amz-Credential=",
-        target.host,
-        target.port,
-        percent_encode(target.user)
+        "{}/?{}&X-Amz-Algorithm={ALGORITHM}&X-Amz-Credential=",
+        target.authority(),
+        join_params(target.operation().iter())
     );
     let rest = token
         .strip_prefix(&prefix)
@@ -173,9 +213,10 @@ pub fn check_shape(token: &str, target: Target<'_>, signed_at: u64) -> Result<()
     let mut params = rest.split('&');
     let credential = params.next().unwrap_or_default();
     let scope = format!(
-        "%2F{}%2F{}%2F{SERVICE}%2Faws4_request",
+        "%2F{}%2F{}%2F{}%2Faws4_request",
         &date[..8],
-        target.region
+        target.region,
+        target.service()
     );
     let key_id = credential
         .strip_suffix(&scope)
@@ -185,7 +226,7 @@ pub fn check_shape(token: &str, target: Target<'_>, signed_at: u64) -> Result<()
     }
     let expected = [
         format!("X-Amz-Date={date}"),
-        format!("X-Amz-Expires={}", TOKEN_LIFETIME.as_secs()),
+        format!("X-Amz-Expires={}", target.expires_in),
         "X-Amz-SignedHeaders=host".to_string(),
     ];
     for want in &expected {
@@ -268,10 +309,12 @@ mod tests {
     fn token_layout_is_botocores() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         let target = Target {
+            kind: TokenKind::Rds,
             host: "db.abc.us-east-1.rds.amazonaws.com",
             port: 5432,
             user: "app",
             region: "us-east-1",
+            expires_in: 900,
         };
         let t = sign(target, &creds(None), now);
         let prefix = "db.abc.us-east-1.rds.amazonaws.com:5432/?Action=connect&DBUser=app\
@@ -293,10 +336,12 @@ mod tests {
     fn signature_depends_on_every_input() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         let base = Target {
+            kind: TokenKind::Rds,
             host: "h.example",
             port: 3306,
             user: "u",
             region: "eu-west-1",
+            expires_in: 900,
         };
         let sig = |t: Target<'_>, c: &Credentials, n| {
             sign(t, c, n).rsplit_once('=').map(|(_, s)| s.to_string())
@@ -345,10 +390,12 @@ mod tests {
         let signed_at = 1_700_000_000;
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(signed_at);
         let target = Target {
+            kind: TokenKind::Rds,
             host: "db.abc.us-east-1.rds.amazonaws.com",
             port: 5432,
             user: "a+b c",
             region: "us-east-1",
+            expires_in: 900,
         };
         for session in [None, Some("tok+/=")] {
             let t = sign(target, &creds(session), now);
@@ -374,6 +421,46 @@ mod tests {
             };
             assert!(check_shape(&t, other_region, signed_at).is_err());
         }
+    }
+
+    #[test]
+    fn dsql_tokens_have_no_port_and_an_action_per_role() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let admin = Target {
+            kind: TokenKind::Dsql,
+            host: "abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws",
+            port: 5432,
+            user: "admin",
+            region: "us-east-1",
+            expires_in: 3600,
+        };
+        let t = sign(admin, &creds(None), now);
+        let prefix = "abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws/?Action=DbConnectAdmin\
+            &X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20231114%2Fus-east-1%2Fdsql%2Faws4_request\
+            &X-Amz-Date=20231114T221320Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Signature=";
+        assert!(t.starts_with(prefix), "{t}");
+        assert_eq!(check_shape(&t, admin, 1_700_000_000), Ok(()));
+        let role = Target {
+            user: "app",
+            ..admin
+        };
+        let t2 = sign(role, &creds(None), now);
+        assert!(t2.contains("/?Action=DbConnect&X-Amz-Algorithm"), "{t2}");
+        assert!(check_shape(&t2, admin, 1_700_000_000).is_err());
+        assert!(
+            check_shape(
+                &t2,
+                Target {
+                    expires_in: 900,
+                    ..role
+                },
+                1_700_000_000
+            )
+            .is_err(),
+            "another lifetime"
+        );
+        // The port is neither in the text nor in the signature.
+        assert_eq!(sign(Target { port: 1, ..role }, &creds(None), now), t2);
     }
 
     #[test]

@@ -556,6 +556,11 @@ pub fn botocore_tokens(instant: &str, cases: &[BotoCase<'_>]) -> Vec<String> {
             })
         })
         .collect();
+    botocore_reference(instant, &input)
+}
+
+/// botocore's tokens for cases as tests/support/botocore_tokens.py reads them (any kind).
+pub fn botocore_reference(instant: &str, input: &[serde_json::Value]) -> Vec<String> {
     let mut cmd = Command::new("python3");
     cmd.arg(support("botocore_tokens.py"));
     fake_time(&mut cmd, instant);

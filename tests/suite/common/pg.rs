@@ -12,6 +12,12 @@ use super::*;
 /// Endpoints the server's verifier accepts tokens for: `localhost:<port>` and this RDS-like
 /// name (reached through `connect_host`, as through a tunnel).
 pub const RDS_NAME: &str = "pg1.c9akciq32.eu-west-1.rds.amazonaws.com";
+/// The Aurora DSQL endpoint the same server stands in for (its verifier checks DSQL tokens
+/// for this name, without a port, as DSQL does).
+pub const DSQL_NAME: &str = "iamdbtestcluster0000000001.dsql.eu-west-1.on.aws";
+/// A long-term key the verifiers know that was granted no DSQL role.
+pub const UNGRANTED_AKID: &str = "AKIAUNGRANTEDKEY0001";
+pub const UNGRANTED_SECRET: &str = "ungrantedSecretKey/EXAMPLE+0123456789ab";
 pub const REGION: &str = "eu-west-1";
 /// A session key the verifier knows, for long (session-credential) tokens.
 pub const SESSION_AKID: &str = "ASIASESSIONEXAMPLE01";
@@ -69,14 +75,14 @@ pub fn available() -> bool {
         )
 }
 
-/// A CA and a server certificate for localhost, 127.0.0.1 and the RDS-like name.
+/// A CA and a server certificate for localhost, 127.0.0.1 and the RDS-like and DSQL-like names.
 pub fn make_certs(dir: &Path) -> PathBuf {
     let ca = dir.join("ca.pem");
     let sh = format!(
         "set -e; cd '{d}'
          openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj '/CN=iamdb test CA' 2>/dev/null
          openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj '/CN=localhost' 2>/dev/null
-         printf 'subjectAltName=DNS:localhost,DNS:{RDS_NAME},IP:127.0.0.1\\n' > san.ext
+         printf 'subjectAltName=DNS:localhost,DNS:{RDS_NAME},DNS:{DSQL_NAME},IP:127.0.0.1\\n' > san.ext
          openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile san.ext 2>/dev/null",
         d = dir.display()
     );
@@ -94,8 +100,9 @@ fn pam_service(dir: &Path, name: &str, endpoints: &str, log: &Path) -> String {
         .arg("-lpam"));
     let keys = dir.join("keys.json");
     let doc = serde_json::json!({
-        AKID: {"secret": SECRET, "session": null},
-        SESSION_AKID: {"secret": SESSION_SECRET, "session": session_token()},
+        AKID: {"secret": SECRET, "session": null, "dsql_roles": ["dsql_app"]},
+        SESSION_AKID: {"secret": SESSION_SECRET, "session": session_token(), "dsql_roles": ["dsql_app"]},
+        UNGRANTED_AKID: {"secret": UNGRANTED_SECRET, "session": null, "dsql_roles": []},
     });
     std::fs::write(&keys, doc.to_string()).unwrap();
     let verifier = dir.join("verify_token.py");
@@ -182,7 +189,9 @@ impl Pg {
             ca,
             log,
             pam_service,
-        } = Base::prepare("pg", |port| format!("localhost:{port},{RDS_NAME}:{port}"));
+        } = Base::prepare("pg", |port| {
+            format!("localhost:{port},{RDS_NAME}:{port},{DSQL_NAME}")
+        });
         let data = dir.join("data");
         std::fs::create_dir(&data).unwrap();
         std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
@@ -262,7 +271,9 @@ impl Pg {
         pg.sql("CREATE DATABASE shop");
         pg.sql("CREATE ROLE rds_iam; \
                 CREATE USER app; GRANT rds_iam TO app; CREATE USER \"a+b c\"; GRANT rds_iam TO \"a+b c\"; \
-                CREATE USER other; GRANT rds_iam TO other;");
+                CREATE USER other; GRANT rds_iam TO other; \
+                CREATE USER admin; GRANT rds_iam TO admin; \
+                CREATE USER dsql_app; GRANT rds_iam TO dsql_app;");
         pg
     }
 
@@ -299,6 +310,18 @@ impl Pg {
     /// The verifier's verdicts so far, one JSON object each.
     pub fn verdicts(&self) -> Vec<serde_json::Value> {
         verdicts(&self.log)
+    }
+
+    /// A DSQL profile for this server: tokens signed for [`DSQL_NAME`] (no port), the client
+    /// dialling 127.0.0.1 and checking the certificate against the DSQL name; no `database`,
+    /// so DSQL's `postgres` is used.
+    pub fn dsql_profile(&self, name: &str, role: &str) -> String {
+        format!(
+            "[profiles.{name}]\nengine = \"dsql\"\nhost = \"{DSQL_NAME}\"\nport = {port}\nuser = \"{role}\"\n\
+             ssl_ca = \"{ca}\"\nconnect_host = \"127.0.0.1\"\n",
+            port = self.port,
+            ca = self.ca.display()
+        )
     }
 
     /// A config profile for this server: the token is signed for `host:<port>`, the client

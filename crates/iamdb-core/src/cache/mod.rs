@@ -151,6 +151,9 @@ fn open(backend: Backend, deadline: Duration) -> StoreResult<Box<dyn Store>> {
 /// What a looked-up entry must have been made for.
 #[derive(Debug, Clone, Copy)]
 pub struct Expect<'a> {
+    pub kind: crate::engine::TokenKind,
+    /// The token's lifetime (`X-Amz-Expires`).
+    pub expires_in: u64,
     pub host: &'a str,
     pub port: u16,
     pub user: &'a str,
@@ -207,8 +210,7 @@ impl Entry {
         if expect.region.is_some_and(|r| r != self.region) {
             return Err("the entry is for another region".into());
         }
-        if self.expires_at <= self.signed_at
-            || self.expires_at - self.signed_at > crate::token::TOKEN_LIFETIME.as_secs()
+        if self.expires_at <= self.signed_at || self.expires_at - self.signed_at > expect.expires_in
         {
             return Err(
                 "the entry's expiry is not within a token's lifetime of its signing".into(),
@@ -217,10 +219,12 @@ impl Entry {
         crate::token::check_shape(
             &self.token,
             crate::token::Target {
+                kind: expect.kind,
                 host: expect.host,
                 port: expect.port,
                 user: expect.user,
                 region: &self.region,
+                expires_in: expect.expires_in,
             },
             self.signed_at,
         )

@@ -229,7 +229,7 @@ pub fn service_section(
         settings.push(("hostaddr", addr));
     }
     settings.push(("port", &port));
-    if let Some(db) = &p.set.database {
+    if let Some(db) = p.database() {
         settings.push(("dbname", db));
     }
     settings.extend([
@@ -400,8 +400,8 @@ pub fn libpq_env(
     if let Some(addr) = hostaddr {
         env.push(("PGHOSTADDR", addr));
     }
-    if let Some(db) = &p.set.database {
-        env.push(("PGDATABASE", db.clone()));
+    if let Some(db) = p.database() {
+        env.push(("PGDATABASE", db.to_string()));
     }
     env
 }
