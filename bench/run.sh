@@ -10,6 +10,7 @@
 #   iamdb-hit         iamdb token, served from the kernel keyring
 #   iamdb-cold-env    iamdb token --refresh, keys in the environment (sign and store)
 #   iamdb-cold-dsql   the same for an Aurora DSQL profile (a week-long token)
+#   iamdb-cold-cache  the same for an ElastiCache (Valkey) profile
 #   iamdb-cold-role   iamdb token --refresh through an assume-role profile (STS on moto)
 #   aws-cli           aws rds generate-db-auth-token
 #   boto3             python3 + boto3 generate_db_auth_token
@@ -87,6 +88,10 @@ aws_profile = "role"
 host = "abcdefghijklmnopqrstuvwxyz.dsql.eu-west-1.on.aws"
 user = "admin"
 expires_in = 604800
+
+[profiles.bench-cache]
+host = "master.bench-rg.abc123.euw1.cache.amazonaws.com"
+user = "app"
 CONF
 "$IAMDB_BIN" token bench >/dev/null   # warm the cache for the hit case
 if [ -n "${IAMDB_BASELINE:-}" ]; then
@@ -113,12 +118,13 @@ print(boto3.client("rds", region_name="eu-west-1").generate_db_auth_token("$host
 PY
 "$PY" "$work/boto3_token.py" >/dev/null   # fails here, with its own message, if boto3 cannot run
 
-names=(empty-rust iamdb-hit iamdb-cold-env iamdb-cold-dsql iamdb-cold-role aws-cli boto3)
+names=(empty-rust iamdb-hit iamdb-cold-env iamdb-cold-dsql iamdb-cold-cache iamdb-cold-role aws-cli boto3)
 cmds=(
   "$EMPTY"
   "$IAMDB_BIN token bench"
   "$IAMDB_BIN token bench --refresh"
   "$IAMDB_BIN token bench-dsql --refresh"
+  "$IAMDB_BIN token bench-cache --refresh"
   "$IAMDB_BIN token bench-role --refresh"
   "$AWSCLI rds generate-db-auth-token --hostname $host --port 5432 --username app --region eu-west-1"
   "$PY $work/boto3_token.py"

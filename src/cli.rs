@@ -79,6 +79,12 @@ pub enum Command {
     Mysql(ClientArgs),
     /// Like `iamdb mysql`, with the `mariadb` client.
     Mariadb(ClientArgs),
+    /// Run valkey-cli (or redis-cli) logged in to an ElastiCache or MemoryDB profile: TLS
+    /// verified, the token in VALKEYCLI_AUTH/REDISCLI_AUTH, never on a command line.
+    #[command(
+        after_help = "Examples:\n  iamdb valkey sessions\n  iamdb valkey sessions -- GET user:42\n  iamdb valkey sessions -- -3 HELLO 3\n\nThe client is the profile's `client` setting, else valkey-cli when it is installed, else\nredis-cli. Through a tunnel (connect_host) the client dials the tunnel and sends the\nendpoint's name as SNI. IAM connections are closed after 12 hours."
+    )]
+    Valkey(ClientArgs),
     /// Print an option file for a MySQL/MariaDB profile, for `--defaults-file` (the client's own
     /// option files included first, the profile's [client] group last, so that it wins), or
     /// keep [client_PROFILE] groups in an option file that ~/.my.cnf includes (`sync`).

@@ -55,6 +55,7 @@ pub fn command() -> clap::Command {
     let any = || ArgValueCompleter::new(|c: &OsStr| profiles(c, None));
     let pg = || ArgValueCompleter::new(|c: &OsStr| profiles(c, Some(Family::Postgres)));
     let my = || ArgValueCompleter::new(|c: &OsStr| profiles(c, Some(Family::Mysql)));
+    let redis = || ArgValueCompleter::new(|c: &OsStr| profiles(c, Some(Family::Redis)));
     let aws = || ArgValueCompleter::new(aws_profiles);
     let mut cmd = Cli::command();
     cmd = sub(cmd, "token", |c| {
@@ -75,6 +76,7 @@ pub fn command() -> clap::Command {
         sub(c, "clear", |s| with(s, "profile", any()))
     });
     cmd = sub(cmd, "psql", |c| with(c, "profile", pg()));
+    cmd = sub(cmd, "valkey", |c| with(c, "profile", redis()));
     for name in ["pgpass", "pgservice"] {
         cmd = sub(cmd, name, |c| sub(c, "sync", |s| with(s, "profiles", pg())));
     }

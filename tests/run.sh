@@ -7,8 +7,8 @@
 #
 # A test whose program, package or server is missing fails; it is skipped (and counted as
 # skipped) only when the run names it in IAMDB_TEST_SKIP, a comma-separated list of keys
-# (postgres, mariadb, faketime, packages, root, bash-completion, or a program's name; `all`
-# for any), e.g. `IAMDB_TEST_SKIP=mariadb bash tests/run.sh`.
+# (postgres, mariadb, redis, faketime, packages, root, bash-completion, or a program's name;
+# `all` for any), e.g. `IAMDB_TEST_SKIP=mariadb bash tests/run.sh`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,6 +32,10 @@ command -v psql >/dev/null || need+=(postgresql-client-15)
 [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
 command -v mariadb >/dev/null || need+=(mariadb-client)
 [ -f /usr/include/security/pam_modules.h ] || need+=(libpam0g-dev)
+# Redis 7 and redis-cli: a private server behind a TLS front that checks IAM tokens the way
+# ElastiCache and MemoryDB do.
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v redis-cli >/dev/null || need+=(redis-tools)
 # The shells that run shell/ and `iamdb shell-init`, and shellcheck.
 for sh in dash zsh fish shellcheck; do command -v "$sh" >/dev/null || need+=("$sh"); done
 # bash-completion, which loads shell/completions/iamdb.bash the way users' shells do.

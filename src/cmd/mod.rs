@@ -20,6 +20,7 @@ mod refresh;
 mod setup;
 mod shell_init;
 mod token;
+mod valkey;
 
 use iamdb_core::error::Result;
 
@@ -37,6 +38,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Exec(args) => exec::run(config, args),
         Command::Mysql(args) => mysql::run(config, args, "mysql"),
         Command::Mariadb(args) => mysql::run(config, args, "mariadb"),
+        Command::Valkey(args) => valkey::run(config, args),
         Command::Mycnf(args) => mycnf::run(config, args),
         Command::Pgpass(cmd) => pgpass::run(config, cmd),
         Command::Pgservice(cmd) => pgservice::run(config, cmd),

@@ -431,15 +431,9 @@ fn cache_list_and_clear() {
          {bin} cache list --format json > list3.json 2>list3.err",
         bin = BIN
     );
-    let out = sb
-        .command("unshare")
-        .args(["--user", "--map-root-user", "sh", "-c", &script])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    stdout_of(
+        sb.command("unshare")
+            .args(["--user", "--map-root-user", "sh", "-c", &script]),
     );
     let read = |f: &str| std::fs::read_to_string(sb.root.join(f)).unwrap();
     let list1 = read("list1");

@@ -20,7 +20,7 @@ fn config_errors_name_file_line_and_column() {
         (
             "[profiles.db]\nengine = \"oracle\"\n",
             format!(
-                "{path}:2:10: engine \"oracle\" is not one of postgres, mysql, mariadb or dsql"
+                "{path}:2:10: engine \"oracle\" is not one of postgres, mysql, mariadb, dsql, elasticache or memorydb"
             ),
         ),
     ] {

@@ -4,6 +4,8 @@
 use std::collections::{BTreeSet, VecDeque};
 use std::process::Command;
 
+use crate::common::stdout_of;
+
 /// What iamdb must not link, by crate name (or name prefix, with `*`).
 const BANNED: &[&str] = &[
     "aws-config",
@@ -26,17 +28,12 @@ fn banned(name: &str) -> bool {
 
 fn metadata() -> serde_json::Value {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--locked"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = stdout_of(
+        Command::new(cargo)
+            .args(["metadata", "--format-version", "1", "--locked"])
+            .current_dir(env!("CARGO_MANIFEST_DIR")),
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    serde_json::from_str(&out).unwrap()
 }
 
 #[test]

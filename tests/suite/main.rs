@@ -1,7 +1,7 @@
 //! iamdb's integration suite: the real `iamdb` and `iamdb-credentials` binaries in sandboxes of
 //! their own, against real clients, servers and keyrings started here (common/). One test
-//! binary: the servers (PostgreSQL, MariaDB, moto) start once per run and are stopped, and
-//! their files and PAM services removed, when it ends. Linux only: the suite drives user
+//! binary: the servers (PostgreSQL, MariaDB, Redis, moto) start once per run and are stopped,
+//! and their files and PAM services removed, when it ends. Linux only: the suite drives user
 //! namespaces, PAM and the kernel keyring.
 //!
 //! One file per command (named after it), then suites named by concern: conformance
@@ -36,8 +36,10 @@ mod pgservice;
 mod profile;
 mod protocol;
 mod psql;
+mod redis_harness;
 mod refresh;
 mod security;
 mod setup;
 mod shell;
 mod token;
+mod valkey;

@@ -11,18 +11,13 @@ fn moto_env(sb: &mut Sandbox, moto: u16) {
 }
 
 fn fixtures(moto: u16, suffix: &str) -> serde_json::Value {
-    let out = std::process::Command::new("python3")
-        .arg(support("rds_fixtures.py"))
-        .arg(format!("http://127.0.0.1:{moto}"))
-        .args(["eu-west-1", suffix])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = stdout_of(
+        std::process::Command::new("python3")
+            .arg(support("rds_fixtures.py"))
+            .arg(format!("http://127.0.0.1:{moto}"))
+            .args(["eu-west-1", suffix]),
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    serde_json::from_str(&out).unwrap()
 }
 
 /// moto's IAM validates a policy document the way IAM does (version, effect, action, ARN).

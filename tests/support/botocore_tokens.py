@@ -5,6 +5,10 @@ A case is {"kind": ..., "host", "region", "access_key", "secret_key", "session_t
   rds   (the default)  generate_db_auth_token(host, port, user)
   dsql                 generate_db_connect_admin_auth_token(host, region, ExpiresIn) for user
                        "admin", else generate_db_connect_auth_token(...)
+  elasticache,         botocore's request signer presigning GET https://<host>/ with
+  memorydb             {"Action": "connect", "User": user} (then "ResourceType":
+                       "ServerlessCache" when "serverless"), as AWS's samples do: there is
+                       no helper for these in botocore
 """
 import json
 import sys
@@ -23,5 +27,18 @@ for case in json.load(sys.stdin):
         make = (client.generate_db_connect_admin_auth_token if case["user"] == "admin"
                 else client.generate_db_connect_auth_token)
         print(make(case["host"], case["region"], ExpiresIn=case["expires_in"]))
+    elif kind in ("elasticache", "memorydb"):
+        from botocore.awsrequest import prepare_request_dict
+        client = session.create_client(kind, region_name=case["region"])
+        body = {"Action": "connect", "User": case["user"]}
+        if case.get("serverless"):
+            body["ResourceType"] = "ServerlessCache"
+        request = {"method": "GET", "url": "/", "body": body, "headers": {}, "query_string": "",
+                   "url_path": "/", "context": {}}
+        prepare_request_dict(request, "https://" + case["host"])
+        url = client._request_signer.generate_presigned_url(
+            request, operation_name="connect", expires_in=900, region_name=case["region"],
+            signing_name=kind)
+        print(url[len("https://"):])
     else:
         sys.exit(f"unknown kind {kind}")

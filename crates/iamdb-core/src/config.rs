@@ -29,6 +29,21 @@ pub struct Config {
     pub profiles: BTreeMap<String, Settings>,
 }
 
+/// The engine an endpoint name implies: DSQL, ElastiCache or MemoryDB endpoints say what they
+/// are; RDS's do not say which engine.
+fn implied_engine(host: &str) -> Option<Engine> {
+    if crate::endpoint::dsql_cluster(host).is_some() {
+        return Some(Engine::Dsql);
+    }
+    crate::endpoint::cache_endpoint(host).map(|c| {
+        if c.memorydb {
+            Engine::Memorydb
+        } else {
+            Engine::Elasticache
+        }
+    })
+}
+
 /// A profile resolved into everything a token needs: flags over the profile over `[defaults]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Profile {
@@ -39,6 +54,10 @@ pub struct Profile {
     pub port: u16,
     pub user: String,
     pub refresh_margin: u32,
+    /// ElastiCache/MemoryDB: the cache's name, which tokens are signed for.
+    pub cache_name: Option<String>,
+    /// ElastiCache: a serverless cache.
+    pub serverless: bool,
     /// Every setting as merged, for those that have no default (`database`, `ssl_ca`, ...).
     pub set: Settings,
 }
@@ -51,8 +70,19 @@ impl Profile {
 
     /// How its tokens are signed: the engine's kind, RDS's when it names none.
     pub fn token_kind(&self) -> engine::TokenKind {
-        self.engine
-            .map_or(engine::TokenKind::Rds, Engine::token_kind)
+        match self.engine {
+            Some(Engine::Elasticache) if self.serverless => {
+                engine::TokenKind::ElastiCacheServerless
+            }
+            Some(e) => e.token_kind(),
+            None => engine::TokenKind::Rds,
+        }
+    }
+
+    /// What its tokens are signed for: the cache's name for ElastiCache and MemoryDB, else the
+    /// endpoint.
+    pub fn signed_host(&self) -> &str {
+        self.cache_name.as_deref().unwrap_or(&self.host)
     }
 
     /// Its tokens' lifetime: `expires_in` (or `--expires-in`), else 900 s. A lifetime the
@@ -67,14 +97,18 @@ impl Profile {
             return Ok(asked);
         }
         Err(match kind {
-            engine::TokenKind::Rds => Error::usage(format!(
-                "expires_in (--expires-in) is {asked} s, but RDS, Aurora and RDS Proxy tokens always live {default} s"
-            ))
-            .hint("remove expires_in from the profile (it is for Aurora DSQL)"),
             engine::TokenKind::Dsql => Error::usage(format!(
                 "expires_in (--expires-in) is {asked} s; Aurora DSQL tokens live 1 to {} s (a week)",
                 engine::DSQL_MAX_LIFETIME
             )),
+            engine::TokenKind::Rds => Error::usage(format!(
+                "expires_in (--expires-in) is {asked} s, but RDS, Aurora and RDS Proxy tokens always live {default} s"
+            ))
+            .hint("remove expires_in from the profile (it is for Aurora DSQL)"),
+            _ => Error::usage(format!(
+                "expires_in (--expires-in) is {asked} s, but ElastiCache and MemoryDB tokens always live {default} s"
+            ))
+            .hint("remove expires_in from the profile (it is for Aurora DSQL)"),
         })
     }
 
@@ -329,11 +363,18 @@ impl Config {
             .map(|s| s.clone().or(&self.defaults))
     }
 
-    /// Which family a profile is, from its (merged) engine and port; None for an unknown
-    /// profile or one that says neither.
+    /// A profile's engine: the one it (or `[defaults]`) names, else the one its endpoint name
+    /// implies (Aurora DSQL, ElastiCache, MemoryDB), as [`Config::resolve`] decides it.
+    pub fn engine_of(&self, name: &str) -> Option<Engine> {
+        let s = self.merged(name)?;
+        s.engine.or_else(|| implied_engine(s.host.as_deref()?))
+    }
+
+    /// Which family a profile is, from its engine (named or implied) and port; None for an
+    /// unknown profile or one that says neither.
     pub fn family_of(&self, name: &str) -> Option<Family> {
         let s = self.merged(name)?;
-        engine::family(s.engine, s.port)
+        engine::family(self.engine_of(name), s.port)
     }
 
     /// Resolves the settings for a command: flags over the profile over `[defaults]`.
@@ -374,6 +415,63 @@ impl Config {
             }
             _ => {}
         }
+        // ElastiCache and MemoryDB endpoints likewise; their tokens are signed for the cache's
+        // name, which the endpoint says, or the profile when it is a CNAME or a tunnel.
+        let cache = crate::endpoint::cache_endpoint(&host);
+        let whose = || match name {
+            Some(n) => format!("profile '{n}'"),
+            None => "the endpoint given".to_string(),
+        };
+        if let Some(c) = &cache {
+            let implied = if c.memorydb {
+                Engine::Memorydb
+            } else {
+                Engine::Elasticache
+            };
+            match merged.engine {
+                None => merged.engine = Some(implied),
+                Some(e) if e != implied => {
+                    return Err(Error::config(format!(
+                        "{host} is an {} endpoint, but {} says engine = \"{e}\"",
+                        if c.memorydb {
+                            "MemoryDB"
+                        } else {
+                            "ElastiCache"
+                        },
+                        whose()
+                    ))
+                    .hint(format!("set engine = \"{implied}\"")));
+                }
+                _ => {}
+            }
+        }
+        let (cache_name, serverless) = match merged.engine {
+            Some(e @ (Engine::Elasticache | Engine::Memorydb)) => {
+                let cache_name = merged
+                    .cache_name
+                    .clone()
+                    .or_else(|| cache.as_ref().map(|c| c.name.clone()))
+                    .ok_or_else(|| {
+                        Error::config(format!(
+                            "{}: {host} is not an {e} endpoint name, so it does not say which cache tokens are for",
+                            whose()
+                        ))
+                        .hint("set cache_name (and region) in the profile, or give --cache-name")
+                    })?;
+                let serverless = merged
+                    .serverless
+                    .or_else(|| cache.as_ref().map(|c| c.serverless))
+                    .unwrap_or(false);
+                if serverless && e == Engine::Memorydb {
+                    return Err(Error::config(format!(
+                        "{}: MemoryDB has no serverless clusters; remove serverless",
+                        whose()
+                    )));
+                }
+                (Some(cache_name), serverless)
+            }
+            _ => (None, false),
+        };
         let port = match (merged.port, merged.engine) {
             (Some(p), _) => p,
             (None, Some(engine)) => engine.default_port(),
@@ -386,6 +484,8 @@ impl Config {
             port,
             user,
             refresh_margin: merged.refresh_margin.unwrap_or(DEFAULT_REFRESH_MARGIN),
+            cache_name,
+            serverless,
             set: merged,
         })
     }
@@ -623,7 +723,7 @@ connect_port = 13306
             ),
             (
                 "[profiles.a]\nengine = \"oracle\"\n",
-                "/cfg/config.toml:2:10: engine \"oracle\" is not one of postgres, mysql, mariadb or dsql",
+                "/cfg/config.toml:2:10: engine \"oracle\" is not one of postgres, mysql, mariadb, dsql, elasticache or memorydb",
             ),
             (
                 "[profiles.a]\nregion = \"Ireland\"\n",

@@ -496,6 +496,7 @@ fn network_checks(r: &mut Report, p: &Profile) {
     let wire = match p.family() {
         Some(Family::Postgres) => Wire::Postgres,
         Some(Family::Mysql) => Wire::Mysql,
+        Some(Family::Redis) => Wire::Tls,
         None => {
             return r.skip(
                 "tls",
@@ -609,6 +610,23 @@ fn client_check(r: &mut Report, p: &Profile) {
                 ),
             }
         }
+        Some(Family::Redis) => {
+            let client = crate::clients::valkey::client(p);
+            match version_of(client.program()) {
+                Some(v) => r.pass(
+                    "client",
+                    format!(
+                        "{}: {v} (ElastiCache and MemoryDB close IAM connections after 12 hours)",
+                        client.program()
+                    ),
+                ),
+                None => r.fail(
+                    "client",
+                    format!("{} is not on PATH", client.program()),
+                    "install valkey-cli (valkey-tools) or redis-cli (redis-tools), or set client in the profile",
+                ),
+            }
+        }
         None => r.skip("client", "the profile sets no engine"),
     }
 }
@@ -638,6 +656,12 @@ fn files_check(r: &mut Report, p: &Profile) {
                 path,
                 myclient::group_password(&text, &format!("client_{name}")),
             )
+        }
+        Some(Family::Redis) => {
+            return r.skip(
+                "files",
+                "nothing to sync: iamdb valkey and iamdb exec need no file",
+            );
         }
         None => return r.skip("files", "the profile sets no engine"),
     };

@@ -10,6 +10,9 @@ pub fn region_from_host(host: &str) -> Option<String> {
     if let Some((_, region)) = dsql_cluster(host) {
         return Some(region);
     }
+    if let Some(cache) = cache_endpoint(host) {
+        return cache.region;
+    }
     let host = host.to_ascii_lowercase();
     let host = host.strip_suffix('.').unwrap_or(&host);
     let labels: Vec<&str> = host.split('.').collect();
@@ -55,6 +58,97 @@ pub fn dsql_cluster(host: &str) -> Option<(String, String)> {
         }
         _ => None,
     }
+}
+
+/// What an ElastiCache or MemoryDB endpoint name says: which service, the cache's name (what
+/// tokens are signed for, in lower case), its region, and whether it is an ElastiCache
+/// Serverless cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheEndpoint {
+    pub memorydb: bool,
+    pub name: String,
+    /// None when the short region code is one iamdb cannot read.
+    pub region: Option<String>,
+    pub serverless: bool,
+}
+
+/// Reads an ElastiCache or MemoryDB endpoint name:
+/// - node-based ElastiCache: `master.<group>.<id>.<short region>.cache.amazonaws.com` (also
+///   `replica.`, `clustercfg.`, and node names `<group>-001.<group>.<id>...`);
+/// - ElastiCache Serverless: `<name>-<6 chars>.serverless.<short region>.cache.amazonaws.com`;
+/// - MemoryDB: `clustercfg.<cluster>.<id>.memorydb.<region>.amazonaws.com`.
+///
+/// None for any other name (a CNAME, a tunnel): such profiles name the cache themselves.
+pub fn cache_endpoint(host: &str) -> Option<CacheEndpoint> {
+    let host = host.to_ascii_lowercase();
+    let host = host.strip_suffix('.').unwrap_or(&host);
+    let labels: Vec<&str> = host.split('.').collect();
+    let valid = |name: &str| {
+        !name.is_empty()
+            && name.len() <= 63
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    match labels.as_slice() {
+        [_, name, _id, "memorydb", region, "amazonaws", "com"]
+            if valid(name) && is_region_name(region) =>
+        {
+            Some(CacheEndpoint {
+                memorydb: true,
+                name: name.to_string(),
+                region: Some(region.to_string()),
+                serverless: false,
+            })
+        }
+        [first, "serverless", short, "cache", "amazonaws", "com"] => {
+            let (name, suffix) = first.rsplit_once('-')?;
+            (valid(name) && suffix.len() == 6).then(|| CacheEndpoint {
+                memorydb: false,
+                name: name.to_string(),
+                region: short_region(short),
+                serverless: true,
+            })
+        }
+        [_, name, _id, short, "cache", "amazonaws", "com"] if valid(name) => Some(CacheEndpoint {
+            memorydb: false,
+            name: name.to_string(),
+            region: short_region(short),
+            serverless: false,
+        }),
+        _ => None,
+    }
+}
+
+/// ElastiCache's short region codes: `use1` is us-east-1, `euw1` eu-west-1, `apse2`
+/// ap-southeast-2, `cac1` ca-central-1, `usgw1` us-gov-west-1, `cnnw1` cn-northwest-1.
+pub fn short_region(code: &str) -> Option<String> {
+    let digits = code.find(|c: char| c.is_ascii_digit())?;
+    let (letters, number) = code.split_at(digits);
+    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (area, direction) = if let Some(rest) = letters.strip_prefix("usg") {
+        ("us-gov", rest)
+    } else if letters.len() > 2 {
+        letters.split_at(2)
+    } else {
+        return None;
+    };
+    let direction = match direction {
+        "e" => "east",
+        "w" => "west",
+        "n" => "north",
+        "s" => "south",
+        "c" => "central",
+        "ne" => "northeast",
+        "nw" => "northwest",
+        "se" => "southeast",
+        "sw" => "southwest",
+        _ => return None,
+    };
+    let region = format!("{area}-{direction}-{number}");
+    is_region_name(&region).then_some(region)
 }
 
 /// `us-east-1`, `eu-central-2`, `us-gov-west-1`, `cn-northwest-1`, `ap-southeast-5`, ...
@@ -164,6 +258,79 @@ mod tests {
         ];
         for (host, want) in cases {
             assert_eq!(region_from_host(host).as_deref(), want, "{host}");
+        }
+    }
+
+    #[test]
+    fn cache_endpoints_name_their_cache_and_region() {
+        let ec = |name: &str, region: &str, serverless: bool| {
+            Some(CacheEndpoint {
+                memorydb: false,
+                name: name.into(),
+                region: Some(region.into()),
+                serverless,
+            })
+        };
+        let cases = [
+            (
+                "master.orders-rg.abc123.use1.cache.amazonaws.com",
+                ec("orders-rg", "us-east-1", false),
+            ),
+            (
+                "replica.orders-rg.abc123.euw1.cache.amazonaws.com",
+                ec("orders-rg", "eu-west-1", false),
+            ),
+            (
+                "clustercfg.Orders-RG.abc123.apse2.cache.amazonaws.com",
+                ec("orders-rg", "ap-southeast-2", false),
+            ),
+            (
+                "orders-rg-001.orders-rg.abc123.cac1.cache.amazonaws.com",
+                ec("orders-rg", "ca-central-1", false),
+            ),
+            (
+                "sessions-a1b2c3.serverless.apne1.cache.amazonaws.com",
+                ec("sessions", "ap-northeast-1", true),
+            ),
+            (
+                "master.gov-rg.abc123.usgw1.cache.amazonaws.com",
+                ec("gov-rg", "us-gov-west-1", false),
+            ),
+            (
+                "clustercfg.ledger.abc123.memorydb.eu-central-2.amazonaws.com",
+                Some(CacheEndpoint {
+                    memorydb: true,
+                    name: "ledger".into(),
+                    region: Some("eu-central-2".into()),
+                    serverless: false,
+                }),
+            ),
+            ("cache.internal.example.com", None),
+            ("x-abc.serverless.use1.cache.amazonaws.com", None),
+        ];
+        for (host, want) in cases {
+            assert_eq!(cache_endpoint(host), want, "{host}");
+        }
+        assert_eq!(
+            region_from_host("master.orders-rg.abc123.use1.cache.amazonaws.com").as_deref(),
+            Some("us-east-1")
+        );
+        for (code, want) in [
+            ("use1", Some("us-east-1")),
+            ("usw2", Some("us-west-2")),
+            ("euc1", Some("eu-central-1")),
+            ("eun1", Some("eu-north-1")),
+            ("eus2", Some("eu-south-2")),
+            ("aps1", Some("ap-south-1")),
+            ("sae1", Some("sa-east-1")),
+            ("mec1", Some("me-central-1")),
+            ("ilc1", Some("il-central-1")),
+            ("cnnw1", Some("cn-northwest-1")),
+            ("zz1", None),
+            ("usx1", None),
+            ("use", None),
+        ] {
+            assert_eq!(short_region(code).as_deref(), want, "{code}");
         }
     }
 

@@ -25,6 +25,10 @@ pub enum Engine {
     Mariadb,
     /// Aurora DSQL: PostgreSQL's clients, its own tokens.
     Dsql,
+    /// ElastiCache (node-based or serverless) for Valkey or Redis OSS.
+    Elasticache,
+    /// MemoryDB for Valkey or Redis OSS.
+    Memorydb,
 }
 
 /// What the clients of an engine speak, and so which bridges serve it.
@@ -35,6 +39,8 @@ pub enum Family {
     Postgres,
     /// The MySQL and MariaDB clients: option files.
     Mysql,
+    /// valkey-cli and redis-cli (RESP over TLS).
+    Redis,
 }
 
 /// How a token for the engine is signed.
@@ -45,15 +51,32 @@ pub enum TokenKind {
     /// Aurora DSQL: `dsql`, `host/?Action=DbConnectAdmin` for the `admin` role and
     /// `Action=DbConnect` for every other, 1 s to a week (900 s by default).
     Dsql,
+    /// ElastiCache (node-based): `elasticache`, `<cache name>/?Action=connect&User=...`, 900 s.
+    ElastiCache,
+    /// ElastiCache Serverless: the same with `&ResourceType=ServerlessCache`.
+    ElastiCacheServerless,
+    /// MemoryDB: `memorydb`, `<cluster name>/?Action=connect&User=...`, 900 s.
+    MemoryDb,
 }
 
 impl TokenKind {
     /// The lifetimes a token of this kind may have, in seconds.
     pub fn lifetimes(self) -> std::ops::RangeInclusive<u64> {
         match self {
-            TokenKind::Rds => TOKEN_LIFETIME.as_secs()..=TOKEN_LIFETIME.as_secs(),
             TokenKind::Dsql => 1..=DSQL_MAX_LIFETIME,
+            TokenKind::Rds
+            | TokenKind::ElastiCache
+            | TokenKind::ElastiCacheServerless
+            | TokenKind::MemoryDb => TOKEN_LIFETIME.as_secs()..=TOKEN_LIFETIME.as_secs(),
         }
+    }
+
+    /// Whether the token is signed for a cache's name rather than its endpoint.
+    pub fn signs_cache_name(self) -> bool {
+        matches!(
+            self,
+            TokenKind::ElastiCache | TokenKind::ElastiCacheServerless | TokenKind::MemoryDb
+        )
     }
 }
 
@@ -64,6 +87,8 @@ impl Engine {
             Engine::Mysql => "mysql",
             Engine::Mariadb => "mariadb",
             Engine::Dsql => "dsql",
+            Engine::Elasticache => "elasticache",
+            Engine::Memorydb => "memorydb",
         }
     }
 
@@ -71,6 +96,7 @@ impl Engine {
         match self {
             Engine::Postgres | Engine::Dsql => Family::Postgres,
             Engine::Mysql | Engine::Mariadb => Family::Mysql,
+            Engine::Elasticache | Engine::Memorydb => Family::Redis,
         }
     }
 
@@ -78,9 +104,13 @@ impl Engine {
         self.family().default_port()
     }
 
+    /// The kind of token the engine takes (ElastiCache Serverless caches take
+    /// [`TokenKind::ElastiCacheServerless`]; the profile says which).
     pub fn token_kind(self) -> TokenKind {
         match self {
             Engine::Dsql => TokenKind::Dsql,
+            Engine::Elasticache => TokenKind::ElastiCache,
+            Engine::Memorydb => TokenKind::MemoryDb,
             Engine::Postgres | Engine::Mysql | Engine::Mariadb => TokenKind::Rds,
         }
     }
@@ -90,16 +120,18 @@ impl Engine {
     pub fn default_database(self) -> Option<&'static str> {
         match self {
             Engine::Dsql => Some("postgres"),
-            Engine::Postgres | Engine::Mysql | Engine::Mariadb => None,
+            _ => None,
         }
     }
 
-    /// The client program `shell-init`'s functions run for a profile of this engine.
+    /// The iamdb command that runs the engine's client, which names `shell-init`'s function
+    /// for a profile of this engine (`psql-PROFILE` runs `iamdb psql PROFILE`).
     pub fn client(self) -> &'static str {
         match self {
             Engine::Postgres | Engine::Dsql => "psql",
             Engine::Mysql => "mysql",
             Engine::Mariadb => "mariadb",
+            Engine::Elasticache | Engine::Memorydb => "valkey",
         }
     }
 }
@@ -109,6 +141,7 @@ impl Family {
         match self {
             Family::Postgres => 5432,
             Family::Mysql => 3306,
+            Family::Redis => 6379,
         }
     }
 
@@ -117,6 +150,7 @@ impl Family {
         match self {
             Family::Postgres => "PostgreSQL",
             Family::Mysql => "MySQL or MariaDB",
+            Family::Redis => "Valkey or Redis OSS",
         }
     }
 
@@ -125,19 +159,61 @@ impl Family {
         match self {
             Family::Postgres => Engine::Postgres,
             Family::Mysql => Engine::Mysql,
+            Family::Redis => Engine::Elasticache,
         }
     }
 }
 
 /// Which family a profile is: its engine's, else what its port says (5432 is PostgreSQL's,
-/// 3306 MySQL's and MariaDB's); None when neither tells. `iamdb psql`, `exec`, every sync,
+/// 3306 MySQL's and MariaDB's, 6379 Valkey's and Redis's); None when neither tells. `iamdb psql`, `exec`, every sync,
 /// `shell-init`, completions and `doctor` all ask this.
 pub fn family(engine: Option<Engine>, port: Option<u16>) -> Option<Family> {
     match (engine, port) {
         (Some(e), _) => Some(e.family()),
         (None, Some(5432)) => Some(Family::Postgres),
         (None, Some(3306)) => Some(Family::Mysql),
+        (None, Some(6379)) => Some(Family::Redis),
         _ => None,
+    }
+}
+
+/// The Valkey/Redis command-line client `iamdb valkey` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RedisClient {
+    ValkeyCli,
+    RedisCli,
+}
+
+impl RedisClient {
+    pub fn program(self) -> &'static str {
+        match self {
+            RedisClient::ValkeyCli => "valkey-cli",
+            RedisClient::RedisCli => "redis-cli",
+        }
+    }
+
+    /// The variable the client reads its password from (both read their own only).
+    pub fn auth_variable(self) -> &'static str {
+        match self {
+            RedisClient::ValkeyCli => "VALKEYCLI_AUTH",
+            RedisClient::RedisCli => "REDISCLI_AUTH",
+        }
+    }
+}
+
+impl Named for RedisClient {
+    const ALL: &'static [RedisClient] = &[RedisClient::ValkeyCli, RedisClient::RedisCli];
+
+    fn name(self) -> &'static str {
+        self.program()
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            RedisClient::ValkeyCli => "Valkey's client",
+            RedisClient::RedisCli => "Redis OSS's client (Debian's redis-tools)",
+        }
     }
 }
 
@@ -153,6 +229,8 @@ impl Named for Engine {
         Engine::Mysql,
         Engine::Mariadb,
         Engine::Dsql,
+        Engine::Elasticache,
+        Engine::Memorydb,
     ];
 
     fn name(self) -> &'static str {
@@ -172,6 +250,8 @@ impl Named for Engine {
             Engine::Mysql => "MySQL (RDS, Aurora, RDS Proxy)",
             Engine::Mariadb => "MariaDB (RDS)",
             Engine::Dsql => "Aurora DSQL (PostgreSQL-compatible; tokens of up to a week)",
+            Engine::Elasticache => "ElastiCache for Valkey or Redis OSS (node-based or serverless)",
+            Engine::Memorydb => "MemoryDB for Valkey or Redis OSS",
         }
     }
 }

@@ -199,6 +199,7 @@ fn unexpected(reply: Reply) -> Error {
     let what = match reply {
         Reply::Credentials(_) => "credentials",
         Reply::NeedMfa(_) => "a request for an MFA code",
+        Reply::Cache(_) => "a cache",
         Reply::Identity(_) => "an identity",
         Reply::Resource(_) => "a resource",
         Reply::Handshake(_) => "a handshake",
@@ -260,6 +261,27 @@ pub fn lookup(source: &AwsSource, region: &str, host: &str) -> Result<Resource> 
         sessions: source.sessions,
     })? {
         Reply::Resource(r) => Ok(r),
+        other => Err(unexpected(other)),
+    }
+}
+
+/// The ElastiCache or MemoryDB cache `name`, through its service's API.
+pub fn cache_lookup(
+    source: &AwsSource,
+    region: &str,
+    name: &str,
+    memorydb: bool,
+    serverless: bool,
+) -> Result<protocol::CacheResource> {
+    match call(Call::CacheLookup {
+        aws_profile: source.aws_profile.clone(),
+        region: region.to_string(),
+        name: name.to_string(),
+        memorydb,
+        serverless,
+        sessions: source.sessions,
+    })? {
+        Reply::Cache(c) => Ok(c),
         other => Err(unexpected(other)),
     }
 }

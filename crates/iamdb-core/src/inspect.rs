@@ -22,7 +22,8 @@ struct Param {
 /// What a token says, and what is wrong with it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Report {
-    /// What the token is for: "rds" (RDS, Aurora, RDS Proxy) or "dsql" (Aurora DSQL).
+    /// What the token is for: "rds" (RDS, Aurora, RDS Proxy), "dsql" (Aurora DSQL),
+    /// "elasticache" or "memorydb" (Valkey and Redis OSS caches; the host is the cache's name).
     pub kind: &'static str,
     pub host: Option<String>,
     pub port: Option<u16>,
@@ -31,6 +32,8 @@ pub struct Report {
     pub user: Option<String>,
     /// The token's `Action`.
     pub action: Option<String>,
+    /// ElastiCache: whether the token is for a serverless cache (`ResourceType`).
+    pub serverless: Option<bool>,
     pub region: Option<String>,
     pub service: Option<String>,
     /// The access key id, first and last four characters only.
@@ -177,7 +180,19 @@ pub fn inspect(token: &str, now: i64) -> Report {
     let credential_service = get("X-Amz-Credential").and_then(|c| c.split('/').nth(3));
     let dsql = credential_service == Some("dsql")
         || matches!(get("Action"), Some("DbConnect" | "DbConnectAdmin"));
-    let kind = if dsql { "dsql" } else { "rds" };
+    let cache = match credential_service {
+        Some("elasticache") => Some("elasticache"),
+        Some("memorydb") => Some("memorydb"),
+        _ if get("User").is_some() && get("DBUser").is_none() => Some("elasticache"),
+        _ => None,
+    };
+    let kind = match (dsql, cache) {
+        (true, _) => "dsql",
+        (false, Some(c)) => c,
+        (false, None) => "rds",
+    };
+    // DSQL and cache tokens carry no port; what is left is read the same way.
+    let portless = dsql || cache.is_some();
 
     if query.is_none() {
         problems.push(if token.is_empty() {
@@ -194,7 +209,12 @@ pub fn inspect(token: &str, now: i64) -> Report {
             "a DSQL token carries no port (`host/?Action=...`): DSQL refuses one signed for host:port"
                 .to_string(),
         );
-    } else if !dsql && port.is_none() {
+    } else if cache.is_some() && port.is_some() {
+        problems.push(
+            "an ElastiCache/MemoryDB token is signed for the cache's name alone (`name/?Action=...`), not host:port"
+                .to_string(),
+        );
+    } else if !portless && port.is_none() {
         problems.push("no port after the host name (`host:port/?...`)".to_string());
     }
 
@@ -213,11 +233,33 @@ pub fn inspect(token: &str, now: i64) -> Report {
     let action = get("Action").map(str::to_string);
     let user = if dsql {
         (action.as_deref() == Some("DbConnectAdmin")).then(|| "admin".to_string())
+    } else if cache.is_some() {
+        get("User").map(str::to_string)
     } else {
         get("DBUser").map(str::to_string)
     };
+    let serverless = cache.map(|_| get("ResourceType") == Some("ServerlessCache"));
 
-    if query.is_some() && dsql {
+    if query.is_some() && cache.is_some() {
+        if get("Action") != Some("connect") {
+            problems.push("not a cache IAM token: Action is not \"connect\"".to_string());
+        }
+        if user.as_deref().is_none_or(str::is_empty) {
+            problems.push("no User: the token names no cache user".to_string());
+        }
+        if let Some(t) = get("ResourceType")
+            && t != "ServerlessCache"
+        {
+            problems.push(format!(
+                "ResourceType is {t:?}; only ElastiCache Serverless tokens carry one (ServerlessCache)"
+            ));
+        }
+        if kind == "memorydb" && serverless == Some(true) {
+            problems.push(
+                "MemoryDB has no serverless clusters: ResourceType does not belong".to_string(),
+            );
+        }
+    } else if query.is_some() && dsql {
         if get("DBUser").is_some() {
             problems.push(
                 "a DSQL token names no user (DBUser is RDS's): DSQL maps the IAM identity to roles"
@@ -245,6 +287,7 @@ pub fn inspect(token: &str, now: i64) -> Report {
         }
         if let Some(s) = service
             && !dsql
+            && cache.is_none()
             && s != "rds-db"
         {
             problems.push(format!(
@@ -299,7 +342,12 @@ pub fn inspect(token: &str, now: i64) -> Report {
             if e > max_lifetime {
                 problems.push(format!(
                     "X-Amz-Expires is {e} s: {} rejects tokens that claim more than {max_lifetime} s",
-                    if dsql { "DSQL" } else { "RDS" }
+                    match kind {
+                        "dsql" => "DSQL",
+                        "elasticache" => "ElastiCache",
+                        "memorydb" => "MemoryDB",
+                        _ => "RDS",
+                    }
                 ));
             } else if e <= 0 {
                 problems.push(format!("X-Amz-Expires is {e} s: the token never was valid"));
@@ -366,6 +414,7 @@ pub fn inspect(token: &str, now: i64) -> Report {
         port,
         user,
         action,
+        serverless,
         region: region.map(str::to_string),
         service: service.map(str::to_string),
         access_key_id: key.map(mask),
@@ -406,6 +455,7 @@ pub fn render(r: &Report) -> String {
     // Control characters from the pasted text are shown escaped, never sent to the terminal.
     let mut line = |k: &str, v: String| out.push_str(&format!("{k:<12} {}\n", printable(&v)));
     let endpoint = match (&r.host, r.port) {
+        (Some(h), None) if r.kind == "elasticache" || r.kind == "memorydb" => format!("cache {h}"),
         (Some(h), Some(p)) => format!("{h}:{p}"),
         (Some(h), None) => h.clone(),
         _ => "-".to_string(),
@@ -413,8 +463,13 @@ pub fn render(r: &Report) -> String {
     line("endpoint", endpoint);
     line(
         "for",
-        match r.kind {
-            "dsql" => "Aurora DSQL".to_string(),
+        match (r.kind, r.serverless) {
+            ("dsql", _) => "Aurora DSQL".to_string(),
+            ("elasticache", Some(true)) => {
+                "ElastiCache Serverless (Valkey or Redis OSS)".to_string()
+            }
+            ("elasticache", _) => "ElastiCache (Valkey or Redis OSS)".to_string(),
+            ("memorydb", _) => "MemoryDB (Valkey or Redis OSS)".to_string(),
             _ => "RDS, Aurora or RDS Proxy".to_string(),
         },
     );
@@ -584,6 +639,48 @@ mod tests {
         assert!(with_session.usable(), "{:?}", with_session.problems);
         assert!(with_session.session_token);
         assert!(!render(&with_session).contains("FQoG"));
+    }
+
+    #[test]
+    fn cache_tokens_name_their_cache_user_and_kind() {
+        let ec = "orders-rg/?Action=connect&User=app%20one&X-Amz-Algorithm=AWS4-HMAC-SHA256\
+            &X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20261121%2Fus-east-1%2Felasticache%2Faws4_request\
+            &X-Amz-Date=20261121T095500Z&X-Amz-Expires=900&X-Amz-SignedHeaders=host\
+            &X-Amz-Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        let r = inspect(ec, NOW);
+        assert!(r.usable(), "{:?}", r.problems);
+        assert_eq!(
+            (r.kind, r.user.as_deref(), r.serverless),
+            ("elasticache", Some("app one"), Some(false))
+        );
+        assert!(render(&r).contains("cache orders-rg"), "{}", render(&r));
+        let sl = inspect(
+            &ec.replace(
+                "User=app%20one&",
+                "User=app%20one&ResourceType=ServerlessCache&",
+            ),
+            NOW,
+        );
+        assert!(sl.usable(), "{:?}", sl.problems);
+        assert_eq!(sl.serverless, Some(true));
+        let mdb = inspect(&ec.replace("elasticache", "memorydb"), NOW);
+        assert_eq!(mdb.kind, "memorydb");
+        assert!(mdb.usable(), "{:?}", mdb.problems);
+        for (t, want) in [
+            (ec.replace("Expires=900", "Expires=3600"), "more than 900"),
+            (
+                ec.replace("orders-rg/?", "orders-rg:6379/?"),
+                "cache's name alone",
+            ),
+            (ec.replace("User=app%20one&", ""), "no User"),
+        ] {
+            let r = inspect(&t, NOW);
+            assert!(
+                r.problems.iter().any(|p| p.contains(want)),
+                "{want}: {:?}",
+                r.problems
+            );
+        }
     }
 
     #[test]

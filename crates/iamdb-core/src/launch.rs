@@ -14,6 +14,7 @@ use zeroize::Zeroizing;
 use crate::ca;
 use crate::clients::mysql::{self, Flavour};
 use crate::clients::postgres;
+use crate::clients::valkey;
 use crate::config::{Config, Profile, Settings};
 use crate::diag;
 use crate::engine::Family;
@@ -122,6 +123,22 @@ pub fn psql(p: &Profile, args: &[String]) -> Result<Launch> {
     Ok(launch)
 }
 
+/// valkey-cli or redis-cli (the profile's `client`, else whichever is installed) with `args`,
+/// logged in to `p`: TLS, the endpoint (or its tunnel, with SNI), the user, and the token in
+/// the client's password variable.
+pub fn valkey(p: &Profile, args: &[String]) -> Result<Launch> {
+    let ca = ca::for_profile(p.set.ssl_ca.as_deref())?;
+    let issued = provider::token_for(p, CacheMode::Use)?;
+    let mut launch = Launch::new(valkey::client(p).program());
+    launch.args = valkey::args(p, &ca)
+        .into_iter()
+        .chain(args.iter().cloned())
+        .map(OsString::from)
+        .collect();
+    launch.set_env = valkey::env(p, &issued.token, &ca);
+    Ok(launch)
+}
+
 /// What a client program says of itself in `--help`: its flavour and the option files it reads
 /// by default. MariaDB's flavour and file list when no client answers (the `mysql` of Debian
 /// and Ubuntu is MariaDB's).
@@ -189,7 +206,9 @@ pub fn mysql(p: &Profile, program: &str, args: &[String]) -> Result<Launch> {
 
 /// `command` with `p`'s connection in its environment: libpq's for a PostgreSQL profile; for
 /// a MySQL/MariaDB one `MYSQL_HOST`, `MYSQL_TCP_PORT` and `IAMDB_MYSQL_DEFAULTS_FILE`, the
-/// `/dev/fd` path of an option file for `--defaults-file`.
+/// `/dev/fd` path of an option file for `--defaults-file`; for a Valkey/Redis one the token in
+/// `VALKEYCLI_AUTH` and `REDISCLI_AUTH`, and `IAMDB_HOST`, `IAMDB_PORT`, `IAMDB_USER` for
+/// drivers.
 pub fn exec(p: &Profile, command: &[OsString]) -> Result<Launch> {
     let (program, rest) = command
         .split_first()
@@ -198,6 +217,11 @@ pub fn exec(p: &Profile, command: &[OsString]) -> Result<Launch> {
     launch.args = rest.to_vec();
     match p.family() {
         Some(Family::Postgres) => libpq(&mut launch, p)?,
+        Some(Family::Redis) => {
+            let ca = ca::for_profile(p.set.ssl_ca.as_deref())?;
+            let issued = provider::token_for(p, CacheMode::Use)?;
+            launch.set_env = valkey::env(p, &issued.token, &ca);
+        }
         Some(Family::Mysql) => {
             let (flavour, defaults) = client_info("mysql");
             let text = option_file(p, flavour, &defaults)?;

@@ -74,6 +74,16 @@ pub enum Call {
         #[serde(default = "auto")]
         sessions: Choice,
     },
+    /// The ElastiCache replication group or serverless cache, or MemoryDB cluster, `name`.
+    CacheLookup {
+        aws_profile: Option<String>,
+        region: String,
+        name: String,
+        memorydb: bool,
+        serverless: bool,
+        #[serde(default = "auto")]
+        sessions: Choice,
+    },
     /// A TLS handshake with a database server at `connect:port`, started the way `wire`
     /// starts it, verifying the certificate for `host` against the CA file `ca`.
     Handshake {
@@ -147,6 +157,8 @@ pub enum Wire {
     Postgres,
     /// The MySQL/MariaDB greeting, an SSL request packet, then TLS.
     Mysql,
+    /// TLS from the first byte (Valkey and Redis OSS).
+    Tls,
 }
 
 /// What the helper answers: `ok` or `error`, never both.
@@ -166,6 +178,7 @@ pub struct Answer {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Reply {
     Credentials(CredentialsDoc),
+    Cache(CacheResource),
     /// The credentials need a role session that needs an MFA code, and none was given.
     NeedMfa(MfaChallenge),
     Identity(Identity),
@@ -282,6 +295,19 @@ pub struct Resource {
     pub iam_enabled: Option<bool>,
     /// For an Aurora instance: IAM is granted on its cluster, named here.
     pub via_instance: Option<String>,
+}
+
+/// An ElastiCache or MemoryDB cache, as its API describes it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CacheResource {
+    pub arn: String,
+    /// `valkey` or `redis`, when the API says.
+    pub engine: Option<String>,
+    /// ElastiCache: the user groups attached (the IAM user must be added to one).
+    pub user_groups: Vec<String>,
+    /// MemoryDB: the ACL attached.
+    pub acl: Option<String>,
+    pub status: Option<String>,
 }
 
 /// What a completed handshake agreed on.

@@ -98,6 +98,7 @@ pub fn entry_name(profile: &Profile, region: Option<&Region>) -> String {
         .into_bytes(),
         profile.name.clone().unwrap_or_default().into_bytes(),
         profile.host.to_ascii_lowercase().into_bytes(),
+        profile.signed_host().to_ascii_lowercase().into_bytes(),
         profile.port.to_string().into_bytes(),
         profile.user.clone().into_bytes(),
         region
@@ -117,6 +118,15 @@ pub fn token_for(profile: &Profile, mode: CacheMode) -> Result<Issued> {
     let kind = profile.token_kind();
     let expires_in = profile.expires_in()?;
     let known_region = static_region(profile);
+    if kind.signs_cache_name() && known_region.is_none() {
+        // AWS config's region would be a guess: the cache's region is what its name says.
+        return Err(Error::config(format!(
+            "cannot tell which AWS region cache {} ({}) is in: its endpoint name does not say",
+            profile.signed_host(),
+            profile.host
+        ))
+        .hint("set region in the profile, or give --region"));
+    }
     if let Some(r) = &known_region {
         tracing::debug!(region = %r.name, source = %r.source, "region");
     }
@@ -136,6 +146,7 @@ pub fn token_for(profile: &Profile, mode: CacheMode) -> Result<Issued> {
     let expect = cache::Expect {
         kind,
         expires_in,
+        signed_host: profile.signed_host(),
         host: &profile.host,
         port: profile.port,
         user: &profile.user,
@@ -196,7 +207,7 @@ pub fn token_for(profile: &Profile, mode: CacheMode) -> Result<Issued> {
     let token = token::sign(
         Target {
             kind,
-            host: &profile.host,
+            host: profile.signed_host(),
             port: profile.port,
             user: &profile.user,
             region: &region.name,

@@ -209,6 +209,79 @@ impl Kind for CacheKind {
     }
 }
 
+pub struct ClientKind;
+impl Kind for ClientKind {
+    type Value = crate::engine::RedisClient;
+    const VALUE_NAME: &'static str = "CLIENT";
+    fn parse(text: &str) -> Result<crate::engine::RedisClient, String> {
+        named(text)
+    }
+    fn to_toml(v: &crate::engine::RedisClient) -> toml_edit::Value {
+        v.program().into()
+    }
+    fn show(v: &crate::engine::RedisClient) -> String {
+        v.program().to_string()
+    }
+    fn choices() -> Vec<NamedValue> {
+        named_choices::<crate::engine::RedisClient>()
+    }
+}
+
+/// `true` or `false`.
+pub struct BoolKind;
+impl Kind for BoolKind {
+    type Value = bool;
+    const VALUE_NAME: &'static str = "BOOL";
+    fn parse(text: &str) -> Result<bool, String> {
+        match text.trim() {
+            "true" | "yes" | "1" => Ok(true),
+            "false" | "no" | "0" => Ok(false),
+            other => Err(format!("must be true or false, not {other:?}")),
+        }
+    }
+    fn from_toml(value: &Item, _base: &Path) -> Result<bool, String> {
+        match value {
+            Item::Value(Value::Boolean(b)) => Ok(*b.value()),
+            other => Err(format!("must be true or false, not {}", type_name(other))),
+        }
+    }
+    fn to_toml(v: &bool) -> toml_edit::Value {
+        (*v).into()
+    }
+    fn show(v: &bool) -> String {
+        v.to_string()
+    }
+}
+
+/// An ElastiCache replication group, serverless cache or MemoryDB cluster name: what its
+/// tokens are signed for. Lower-case letters, digits and hyphens (stored in lower case).
+pub struct CacheNameKind;
+impl Kind for CacheNameKind {
+    type Value = String;
+    const VALUE_NAME: &'static str = "NAME";
+    fn parse(text: &str) -> Result<String, String> {
+        let name = text.trim().to_ascii_lowercase();
+        if name.is_empty() || name.len() > 63 {
+            return Err(format!("must be 1 to 63 characters, not {:?}", text));
+        }
+        if let Some(c) = name
+            .chars()
+            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+        {
+            return Err(format!(
+                "{text:?} contains {c:?}; cache names are letters, digits and '-'"
+            ));
+        }
+        Ok(name)
+    }
+    fn to_toml(v: &String) -> toml_edit::Value {
+        v.as_str().into()
+    }
+    fn show(v: &String) -> String {
+        v.clone()
+    }
+}
+
 /// A DNS name or IPv4 address (see [`endpoint::check_host`]).
 pub struct HostKind;
 impl Kind for HostKind {
@@ -566,6 +639,15 @@ settings! {
     /// Token lifetime in seconds: Aurora DSQL takes 1-604800 (a week); RDS tokens always live 900.
     expires_in: LifetimeKind, scope: Any, flag: Token, short: None,
         unset: "900";
+    /// ElastiCache/MemoryDB: the replication group, serverless cache or cluster name tokens are signed for.
+    cache_name: CacheNameKind, scope: Profile, flag: Token, short: None,
+        unset: "read from the endpoint name";
+    /// ElastiCache: whether the cache is serverless (its tokens say ResourceType=ServerlessCache).
+    serverless: BoolKind, scope: Profile, flag: Token, short: None,
+        unset: "read from the endpoint name, else false";
+    /// The client `iamdb valkey` runs.
+    client: ClientKind, scope: Any, flag: Add, short: None,
+        unset: "valkey-cli when it is installed, else redis-cli";
     /// Cache store to start with (IAMDB_CACHE wins).
     cache: CacheKind, scope: Any, flag: Add, short: None,
         unset: "auto";

@@ -150,6 +150,7 @@ pub fn check_user(engine: Engine, user: &str) -> Result<(), String> {
 pub fn sql(engine: Engine, user: &str, database: Option<&str>) -> Vec<String> {
     match engine {
         Engine::Dsql => dsql_sql(user, None),
+        Engine::Elasticache | Engine::Memorydb => Vec::new(),
         Engine::Postgres => {
             let u = postgres_ident(user);
             let mut s = vec![
@@ -300,6 +301,25 @@ pub struct Plan {
     /// RDS: the command that turns IAM authentication on (DSQL has no other kind).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_iam: Option<String>,
+    /// ElastiCache/MemoryDB: the cache, and what the API said of it with `--lookup`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache: Option<PlanCache>,
+    /// ElastiCache/MemoryDB: the AWS CLI commands that create the IAM-authenticated user and
+    /// let it in.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<String>,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct PlanCache {
+    pub name: String,
+    pub serverless: bool,
+    pub arn: String,
+    pub user_arn: String,
+    /// `valkey` or `redis` (from the API; `valkey` when not looked up).
+    pub engine: String,
+    pub user_groups: Vec<String>,
+    pub acl: Option<String>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -329,6 +349,9 @@ pub fn plan(
     }
     if profile.engine == Some(Engine::Dsql) {
         return dsql_plan(&profile, name, input);
+    }
+    if matches!(profile.engine, Some(Engine::Elasticache | Engine::Memorydb)) {
+        return cache_plan(&profile, name, input);
     }
     if input.principal.is_some() {
         return Err(Error::usage(
@@ -431,6 +454,8 @@ pub fn plan(
         }),
         cluster_id: None,
         principal: None,
+        cache: None,
+        commands: Vec::new(),
         resource_arn: arn,
         region,
     })
@@ -514,7 +539,175 @@ fn dsql_plan(
         resource: None,
         cluster_id: Some(cluster_id),
         principal,
+        cache: None,
+        commands: Vec::new(),
         resource_arn: arn,
+        region,
+    })
+}
+
+/// Why a name cannot be an IAM-authenticated ElastiCache/MemoryDB user, if it cannot: for
+/// IAM the user id must equal its name, and ids are 1-40 letters, digits and hyphens,
+/// starting with a letter.
+pub fn check_cache_user(user: &str) -> Result<(), String> {
+    let ok = !user.is_empty()
+        && user.len() <= 40
+        && user.starts_with(|c: char| c.is_ascii_alphabetic())
+        && user.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !user.ends_with('-')
+        && !user.contains("--");
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{user:?} cannot be an IAM-authenticated user: its id must equal its name, and ids are 1-40 letters, digits and single hyphens, starting with a letter"
+        ))
+    }
+}
+
+/// The ElastiCache/MemoryDB plan: `elasticache:Connect` (or `memorydb:Connect`) on both the
+/// cache and the user, and the AWS CLI commands that create the IAM-authenticated user and add
+/// it to the cache's user group (MemoryDB: its ACL). `--lookup` reads the cache through its
+/// API: the account, the engine and the group or ACL attached.
+fn cache_plan(
+    profile: &crate::config::Profile,
+    name: &str,
+    input: &Input,
+) -> crate::error::Result<Plan> {
+    use crate::error::Error;
+    if input.resource_id.is_some() || input.principal.is_some() {
+        return Err(Error::usage(
+            "--resource-id and --principal are for RDS and DSQL; a cache is named by its profile",
+        ));
+    }
+    let memorydb = profile.engine == Some(Engine::Memorydb);
+    let cache_name = profile.signed_host().to_string();
+    check_cache_user(&profile.user).map_err(|e| Error::config(format!("profile '{name}': {e}")))?;
+    let region = crate::provider::static_region(profile)
+        .map(|r| r.name)
+        .ok_or_else(|| {
+            Error::config(format!(
+                "cannot tell which AWS region cache {cache_name} is in: its endpoint name does not say"
+            ))
+            .hint(format!("set region in profile '{name}'"))
+        })?;
+    let choice = crate::provider::cache_choice(profile, crate::provider::CacheMode::Use)?;
+    let source = crate::provider::aws_source(profile, choice);
+    let found = if input.lookup {
+        crate::provider::resolve_credentials(&source, false, Some(&region))?;
+        Some(crate::helper::cache_lookup(
+            &source,
+            &region,
+            &cache_name,
+            memorydb,
+            profile.serverless,
+        )?)
+    } else {
+        None
+    };
+    let account = match (
+        &input.account,
+        found.as_ref().and_then(|f| f.arn.split(':').nth(4)),
+    ) {
+        (Some(a), _) => a.clone(),
+        (None, Some(a)) if !a.is_empty() => a.to_string(),
+        (None, _) => {
+            crate::provider::resolve_credentials(&source, false, Some(&region))?;
+            crate::helper::identity(&source, &region)?.account
+        }
+    };
+    let p = partition(&region);
+    let user = &profile.user;
+    let (service, cache_arn, user_arn) = if memorydb {
+        (
+            "memorydb",
+            format!("arn:{p}:memorydb:{region}:{account}:cluster/{cache_name}"),
+            format!("arn:{p}:memorydb:{region}:{account}:user/{user}"),
+        )
+    } else {
+        let kind = if profile.serverless {
+            "serverlesscache"
+        } else {
+            "replicationgroup"
+        };
+        (
+            "elasticache",
+            format!("arn:{p}:elasticache:{region}:{account}:{kind}:{cache_name}"),
+            format!("arn:{p}:elasticache:{region}:{account}:user:{user}"),
+        )
+    };
+    let engine = found
+        .as_ref()
+        .and_then(|f| f.engine.clone())
+        .unwrap_or_else(|| "valkey".to_string());
+    let user_groups = found
+        .as_ref()
+        .map(|f| f.user_groups.clone())
+        .unwrap_or_default();
+    let acl = found.as_ref().and_then(|f| f.acl.clone());
+    let u = shell_word(user);
+    let commands = if memorydb {
+        let acl_name = shell_word(acl.as_deref().unwrap_or("ACL-NAME"));
+        vec![
+            format!(
+                "aws memorydb create-user --user-name {u} --authentication-mode Type=iam --access-string 'on ~* &* +@all' --region {region}"
+            ),
+            format!(
+                "aws memorydb update-acl --acl-name {acl_name} --user-names-to-add {u} --region {region}"
+            ),
+        ]
+    } else {
+        let group = shell_word(user_groups.first().map_or("USER-GROUP-ID", String::as_str));
+        let engine_word = if engine == "redis" { "redis" } else { "valkey" };
+        vec![
+            format!(
+                "aws elasticache create-user --user-id {u} --user-name {u} --engine {engine_word} --authentication-mode Type=iam --access-string 'on ~* +@all' --region {region}"
+            ),
+            format!(
+                "aws elasticache modify-user-group --user-group-id {group} --user-ids-to-add {u} --region {region}"
+            ),
+        ]
+    };
+    Ok(Plan {
+        profile: name.to_string(),
+        engine: if memorydb {
+            Engine::Memorydb.as_str()
+        } else {
+            Engine::Elasticache.as_str()
+        },
+        host: profile.host.clone(),
+        port: profile.port,
+        user: user.clone(),
+        partition: p,
+        account,
+        policy: serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Action": format!("{service}:Connect"),
+                "Resource": [cache_arn, user_arn],
+            }]
+        }),
+        sql: Vec::new(),
+        enable_iam: None,
+        resource: None,
+        cluster_id: None,
+        principal: None,
+        cache: Some(PlanCache {
+            name: cache_name,
+            serverless: profile.serverless,
+            arn: found
+                .as_ref()
+                .map(|f| f.arn.clone())
+                .filter(|a| !a.is_empty())
+                .unwrap_or_else(|| cache_arn.clone()),
+            user_arn,
+            engine,
+            user_groups,
+            acl,
+        }),
+        commands,
+        resource_arn: cache_arn,
         region,
     })
 }
@@ -524,6 +717,9 @@ impl Plan {
     pub fn render(&self) -> String {
         if self.engine == Engine::Dsql.as_str() {
             return self.render_dsql();
+        }
+        if let Some(cache) = &self.cache {
+            return self.render_cache(cache);
         }
         let mut out = format!(
             "# iamdb setup for profile {}: {} on {}:{} ({}), account {}, {}\n",
@@ -568,6 +764,46 @@ impl Plan {
             out.push_str(statement);
             out.push('\n');
         }
+        out
+    }
+
+    fn render_cache(&self, cache: &PlanCache) -> String {
+        let what = match (self.engine, cache.serverless) {
+            ("memorydb", _) => "MemoryDB cluster",
+            (_, true) => "ElastiCache serverless cache",
+            _ => "ElastiCache replication group",
+        };
+        let mut out = format!(
+            "# iamdb setup for profile {}: user {} on {what} {} ({}), account {}, {}\n\n",
+            self.profile, self.user, cache.name, self.host, self.account, self.region
+        );
+        out.push_str(
+            "# 1. Allow the IAM users or roles that connect (attach with `aws iam put-role-policy`,\n\
+             #    `put-user-policy` or `create-policy`):\n",
+        );
+        out.push_str(&serde_json::to_string_pretty(&self.policy).unwrap_or_default());
+        out.push_str("\n\n");
+        let to = if self.engine == "memorydb" {
+            match &cache.acl {
+                Some(acl) => format!("add it to the cluster's ACL {acl}"),
+                None => "add it to the cluster's ACL (see `aws memorydb describe-clusters`)".into(),
+            }
+        } else {
+            match cache.user_groups.first() {
+                Some(g) => format!("add it to the cache's user group {g}"),
+                None => "add it to a user group attached to the cache".into(),
+            }
+        };
+        out.push_str(&format!(
+            "# 2. Create the IAM-authenticated user (its id is its name) and {to}:\n"
+        ));
+        for c in &self.commands {
+            out.push_str(c);
+            out.push('\n');
+        }
+        out.push_str(
+            "# IAM connections are closed after 12 hours; MemoryDB's IAM users cannot use MULTI/EXEC.\n",
+        );
         out
     }
 

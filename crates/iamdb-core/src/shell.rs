@@ -1,5 +1,5 @@
 //! `iamdb shell-init`: one shell function per profile (`psql-PROFILE`, `mysql-PROFILE`,
-//! `mariadb-PROFILE`), rendered from the templates in `shell/init/`. Profile names can only
+//! `mariadb-PROFILE`, `valkey-PROFILE`), rendered from the templates in `shell/init/`. Profile names can only
 //! hold letters, digits, '-', '_' and '.', so they are safe to paste into shell code.
 
 use crate::config::{Config, check_profile_name};
@@ -41,13 +41,11 @@ pub fn init(config: &Config, shell: Shell) -> Result<String> {
     );
     for name in config.profiles.keys() {
         check_profile_name(name).map_err(Error::config)?;
-        let client = match (
-            config.merged(name).and_then(|s| s.engine),
-            config.family_of(name),
-        ) {
+        let client = match (config.engine_of(name), config.family_of(name)) {
             (Some(engine), _) => engine.client(),
             (None, Some(Family::Postgres)) => "psql",
             (None, Some(Family::Mysql)) => "mysql",
+            (None, Some(Family::Redis)) => "valkey",
             (None, None) => continue,
         };
         out.push_str(

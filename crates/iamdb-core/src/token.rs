@@ -3,7 +3,10 @@
 //! - RDS, Aurora and RDS Proxy: `host:port/?Action=connect&DBUser=...`, service `rds-db`,
 //!   900 s (botocore's `generate_db_auth_token`);
 //! - Aurora DSQL: `host/?Action=DbConnectAdmin` (the `admin` role) or `Action=DbConnect`,
-//!   service `dsql`, no port, 1 s to a week (botocore's `generate_db_connect_[admin_]auth_token`).
+//!   service `dsql`, no port, 1 s to a week (botocore's `generate_db_connect_[admin_]auth_token`);
+//! - ElastiCache and MemoryDB: `<cache name>/?Action=connect&User=...` (ElastiCache Serverless
+//!   adds `&ResourceType=ServerlessCache`), service `elasticache` or `memorydb`, 900 s (botocore's
+//!   request signer, as AWS's own samples use it).
 //!
 //! The layout follows botocore exactly, so that iamdb prints the same bytes as the AWS CLI for
 //! the same credentials and instant: operation parameters first, then the auth parameters in
@@ -43,14 +46,17 @@ impl Target<'_> {
         match self.kind {
             TokenKind::Rds => "rds-db",
             TokenKind::Dsql => "dsql",
+            TokenKind::ElastiCache | TokenKind::ElastiCacheServerless => "elasticache",
+            TokenKind::MemoryDb => "memorydb",
         }
     }
 
-    /// What the token starts with, before `/?`: the host, with its port for RDS.
+    /// What the token starts with, before `/?`: the host, with its port for RDS (for
+    /// ElastiCache and MemoryDB the host is the cache's name).
     fn authority(&self) -> String {
         match self.kind {
             TokenKind::Rds => format!("{}:{}", self.host, self.port),
-            TokenKind::Dsql => self.host.to_string(),
+            _ => self.host.to_string(),
         }
     }
 
@@ -80,6 +86,15 @@ impl Target<'_> {
                 }
                 .into(),
             )],
+            TokenKind::ElastiCache | TokenKind::MemoryDb => vec![
+                ("Action", "connect".into()),
+                ("User", percent_encode(self.user)),
+            ],
+            TokenKind::ElastiCacheServerless => vec![
+                ("Action", "connect".into()),
+                ("User", percent_encode(self.user)),
+                ("ResourceType", "ServerlessCache".into()),
+            ],
         }
     }
 }

@@ -1,6 +1,8 @@
 //! The AWS API calls behind `iamdb doctor` and `iamdb setup --lookup`: STS GetCallerIdentity
-//! (who signs, and the time AWS reports) and RDS DescribeDBInstances / DescribeDBClusters /
-//! DescribeDBProxies (which resource an endpoint belongs to). Only the `iamdb-credentials`
+//! (who signs, and the time AWS reports), RDS DescribeDBInstances / DescribeDBClusters /
+//! DescribeDBProxies (which resource an endpoint belongs to), and ElastiCache
+//! DescribeReplicationGroups / DescribeServerlessCaches and MemoryDB DescribeClusters (a
+//! cache's ARN, user groups or ACL). Only the `iamdb-credentials`
 //! helper links this module, like `sdk`. Every call has short timeouts and at most two
 //! attempts: a diagnosis must answer in seconds, not hang.
 
@@ -201,6 +203,108 @@ pub fn lookup(
             "no RDS instance, Aurora cluster or RDS Proxy in {region} has the endpoint {host}"
         ))
         .hint("check the profile's host and region, or give the id with --resource-id"))
+    })
+}
+
+/// The ElastiCache replication group or serverless cache, or the MemoryDB cluster, `name`.
+pub fn cache_lookup(
+    aws_profile: Option<&str>,
+    region: &str,
+    name: &str,
+    memorydb: bool,
+    serverless: bool,
+    sessions: iamdb_core::settings::Choice,
+) -> Result<iamdb_core::protocol::CacheResource> {
+    use iamdb_core::protocol::CacheResource;
+    runtime()?.block_on(async {
+        let (conf, _) = sdk_config(aws_profile, region, sessions).await?;
+        let missing = |what: &str| {
+            Error::config(format!("no {what} named {name} in {region}"))
+                .hint("check the profile's cache_name (or host) and region")
+        };
+        if memorydb {
+            let out = aws_sdk_memorydb::Client::new(&conf)
+                .describe_clusters()
+                .cluster_name(name)
+                .send()
+                .await
+                .map_err(|e| {
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_cluster_not_found_fault())
+                    {
+                        missing("MemoryDB cluster")
+                    } else {
+                        api_error("MemoryDB DescribeClusters", &e)
+                            .hint("the identity needs memorydb:DescribeClusters")
+                    }
+                })?;
+            let c = out
+                .clusters()
+                .first()
+                .ok_or_else(|| missing("MemoryDB cluster"))?;
+            return Ok(CacheResource {
+                arn: c.arn().unwrap_or_default().to_string(),
+                engine: c.engine().map(String::from),
+                user_groups: Vec::new(),
+                acl: c.acl_name().map(String::from),
+                status: c.status().map(String::from),
+            });
+        }
+        let ec = aws_sdk_elasticache::Client::new(&conf);
+        if serverless {
+            let out = ec
+                .describe_serverless_caches()
+                .serverless_cache_name(name)
+                .send()
+                .await
+                .map_err(|e| {
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_serverless_cache_not_found_fault())
+                    {
+                        missing("ElastiCache serverless cache")
+                    } else {
+                        api_error("ElastiCache DescribeServerlessCaches", &e)
+                            .hint("the identity needs elasticache:DescribeServerlessCaches")
+                    }
+                })?;
+            let c = out
+                .serverless_caches()
+                .first()
+                .ok_or_else(|| missing("ElastiCache serverless cache"))?;
+            return Ok(CacheResource {
+                arn: c.arn().unwrap_or_default().to_string(),
+                engine: c.engine().map(String::from),
+                user_groups: c.user_group_id().map(String::from).into_iter().collect(),
+                acl: None,
+                status: c.status().map(String::from),
+            });
+        }
+        let out = ec
+            .describe_replication_groups()
+            .replication_group_id(name)
+            .send()
+            .await
+            .map_err(|e| {
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_replication_group_not_found_fault())
+                {
+                    missing("ElastiCache replication group")
+                } else {
+                    api_error("ElastiCache DescribeReplicationGroups", &e)
+                        .hint("the identity needs elasticache:DescribeReplicationGroups")
+                }
+            })?;
+        let g = out
+            .replication_groups()
+            .first()
+            .ok_or_else(|| missing("ElastiCache replication group"))?;
+        Ok(CacheResource {
+            arn: g.arn().unwrap_or_default().to_string(),
+            engine: g.engine().map(String::from),
+            user_groups: g.user_group_ids().to_vec(),
+            acl: None,
+            status: g.status().map(String::from),
+        })
     })
 }
 

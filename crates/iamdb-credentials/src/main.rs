@@ -94,6 +94,21 @@ fn answer(call: Call) -> Result<Reply> {
             &host,
             sessions,
         )?),
+        Call::CacheLookup {
+            aws_profile,
+            region,
+            name,
+            memorydb,
+            serverless,
+            sessions,
+        } => Reply::Cache(aws_api::cache_lookup(
+            aws_profile.as_deref(),
+            &region,
+            &name,
+            memorydb,
+            serverless,
+            sessions,
+        )?),
         Call::Handshake {
             host,
             connect,

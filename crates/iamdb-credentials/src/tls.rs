@@ -113,6 +113,7 @@ pub fn check(
     match wire {
         Wire::Postgres => postgres_ssl_request(&mut sock)?,
         Wire::Mysql => mysql_ssl_request(&mut sock)?,
+        Wire::Tls => {}
     }
     let conn = ClientConnection::new(config, name)
         .map_err(|e| Error::internal(format!("TLS setup: {e}")))?;

@@ -9,6 +9,7 @@
 
 pub mod my;
 pub mod pg;
+pub mod redis;
 pub mod users;
 
 use std::collections::BTreeMap;
@@ -484,10 +485,24 @@ fn moto_recording() -> PathBuf {
 /// The STS requests moto has been sent with `Action=action` and `RoleArn=role_arn`, in order,
 /// each as its form parameters (moto's recorder, read from its file). Tests give each of
 /// their roles a name of its own, so they see only their own calls.
+/// Runs `cmd`, fails the test naming it and what it printed unless it exits 0, and
+/// returns its standard output.
+#[track_caller]
+pub fn stdout_of(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}): {}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 pub fn sts_requests(action: &str, role_arn: &str) -> Vec<BTreeMap<String, String>> {
     moto();
-    let out = Command::new("python3")
-        .args([
+    let out = stdout_of(Command::new("python3").args([
             "-c",
             "import base64,json,sys,urllib.parse\n\
              out=[]\n\
@@ -500,15 +515,8 @@ pub fn sts_requests(action: &str, role_arn: &str) -> Vec<BTreeMap<String, String
              print(json.dumps(out))",
         ])
         .arg(moto_recording())
-        .args([action, role_arn])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+        .args([action, role_arn]));
+    serde_json::from_str(&out).unwrap()
 }
 
 /// moto's record of the session credentials it issued for an access key id.

@@ -142,17 +142,11 @@ impl My {
 
     /// Runs SQL as root over the server's Unix socket.
     pub fn sql(&self, sql: &str) -> String {
-        let out = Command::new("mysql")
-            .arg(format!("--socket={}", self.socket().display()))
-            .args(["-uroot", "-N", "-B", "-e", sql])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{sql}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        super::stdout_of(
+            Command::new("mysql")
+                .arg(format!("--socket={}", self.socket().display()))
+                .args(["-uroot", "-N", "-B", "-e", sql]),
+        )
     }
 
     /// The verifier's verdicts so far, one JSON object each.

@@ -45,13 +45,7 @@ fn bin(name: &str) -> String {
 
 #[track_caller]
 pub(crate) fn run(cmd: &mut Command) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    super::stdout_of(cmd);
 }
 
 /// Is everything the server needs installed? Under CI, a missing piece fails the test.
@@ -77,12 +71,26 @@ pub fn available() -> bool {
 
 /// A CA and a server certificate for localhost, 127.0.0.1 and the RDS-like and DSQL-like names.
 pub fn make_certs(dir: &Path) -> PathBuf {
+    make_certs_for(dir, &["localhost", RDS_NAME, DSQL_NAME, "127.0.0.1"])
+}
+
+/// A CA (`ca.pem`, returned) and a server certificate (`server.crt`, `server.key`) in `dir`,
+/// the server's valid for `names` in that order: host names, and IP addresses as such.
+pub fn make_certs_for(dir: &Path, names: &[&str]) -> PathBuf {
     let ca = dir.join("ca.pem");
+    let san = names
+        .iter()
+        .map(|n| match n.parse::<std::net::IpAddr>() {
+            Ok(_) => format!("IP:{n}"),
+            Err(_) => format!("DNS:{n}"),
+        })
+        .collect::<Vec<_>>()
+        .join(",");
     let sh = format!(
         "set -e; cd '{d}'
          openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj '/CN=iamdb test CA' 2>/dev/null
          openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj '/CN=localhost' 2>/dev/null
-         printf 'subjectAltName=DNS:localhost,DNS:{RDS_NAME},DNS:{DSQL_NAME},IP:127.0.0.1\\n' > san.ext
+         printf 'subjectAltName={san}\\n' > san.ext
          openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile san.ext 2>/dev/null",
         d = dir.display()
     );
@@ -279,8 +287,8 @@ impl Pg {
 
     /// Runs SQL as the superuser over the server's Unix socket.
     pub fn sql(&self, sql: &str) -> String {
-        let out = Command::new("psql")
-            .arg("-h")
+        let mut cmd = Command::new("psql");
+        cmd.arg("-h")
             .arg(self.dir.join("sock"))
             .args([
                 "-p",
@@ -296,15 +304,8 @@ impl Pg {
                 sql,
             ])
             .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{sql}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+            .env("PATH", std::env::var("PATH").unwrap_or_default());
+        super::stdout_of(&mut cmd)
     }
 
     /// The verifier's verdicts so far, one JSON object each.

@@ -154,6 +154,8 @@ pub struct Expect<'a> {
     pub kind: crate::engine::TokenKind,
     /// The token's lifetime (`X-Amz-Expires`).
     pub expires_in: u64,
+    /// What the token is signed for: the endpoint, or an ElastiCache/MemoryDB cache's name.
+    pub signed_host: &'a str,
     pub host: &'a str,
     pub port: u16,
     pub user: &'a str,
@@ -220,7 +222,7 @@ impl Entry {
             &self.token,
             crate::token::Target {
                 kind: expect.kind,
-                host: expect.host,
+                host: expect.signed_host,
                 port: expect.port,
                 user: expect.user,
                 region: &self.region,

@@ -3,3 +3,4 @@
 
 pub mod mysql;
 pub mod postgres;
+pub mod valkey;
