@@ -156,6 +156,13 @@ pub enum Command {
     /// $PGSERVICEFILE), for `psql service=PROFILE` after `iamdb pgpass sync`.
     #[command(subcommand)]
     Pgservice(PgserviceCommand),
+    /// Write a servers.json that pgAdmin 4 imports: one server per PostgreSQL or DSQL profile
+    /// in the group "iamdb", TLS verified, its password from `iamdb token PROFILE` (pgAdmin's
+    /// PasswordExecCommand, run again before the token expires).
+    #[command(
+        after_help = "Examples:\n  iamdb pgadmin > servers.json          # then Tools > Import/Export Servers in pgAdmin\n  iamdb pgadmin prod --output ~/servers.json   # merge into an earlier export\n\nWith --output naming an existing file, servers in other groups, and iamdb servers not named\nnow, are kept. pgAdmin runs password commands in desktop mode only."
+    )]
+    Pgadmin(PgadminArgs),
     /// Check, in order, everything between you and an IAM login, and say how to fix what
     /// fails: config, region, AWS credentials (and their MFA session), identity (STS), clock,
     /// DNS, TCP, TLS against the CA bundle, cache, client programs, synced files. Exits 6 when
@@ -347,8 +354,18 @@ pub struct SyncArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct PgadminArgs {
+    /// Profiles to write [default: every PostgreSQL and DSQL profile].
+    #[arg(value_name = "PROFILE")]
+    pub profiles: Vec<String>,
+    /// Merge into this servers.json (created when missing) instead of printing it.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  iamdb token prod\n  iamdb token --host db1.abc123.eu-west-1.rds.amazonaws.com --engine postgres --user app\n  iamdb token prod --format json"
+    after_help = "Examples:\n  iamdb token prod\n  iamdb token --host db1.abc123.eu-west-1.rds.amazonaws.com --engine postgres --user app\n  iamdb token prod --format json\n  iamdb token prod --format raw        # no newline, for a GUI's password command"
 )]
 pub struct TokenArgs {
     /// Profile name from the config file; may be omitted when --host and --user are given.
@@ -360,8 +377,8 @@ pub struct TokenArgs {
     pub settings: SettingFlags<false>,
 
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = TokenFormat::Text)]
+    pub format: TokenFormat,
 
     /// Neither read nor store the cache.
     #[arg(long, conflicts_with = "refresh")]
@@ -370,6 +387,16 @@ pub struct TokenArgs {
     /// Ignore a cached token; make a new one and store it.
     #[arg(long)]
     pub refresh: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TokenFormat {
+    /// The token alone on one line, with its newline.
+    Text,
+    /// The token with no newline, for GUI tools that keep whatever a password command prints.
+    Raw,
+    /// One JSON object: the token, its expiry, and what it is for.
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -76,6 +76,7 @@ pub fn command() -> clap::Command {
         sub(c, "clear", |s| with(s, "profile", any()))
     });
     cmd = sub(cmd, "psql", |c| with(c, "profile", pg()));
+    cmd = sub(cmd, "pgadmin", |c| with(c, "profiles", pg()));
     cmd = sub(cmd, "valkey", |c| with(c, "profile", redis()));
     for name in ["pgpass", "pgservice"] {
         cmd = sub(cmd, name, |c| sub(c, "sync", |s| with(s, "profiles", pg())));

@@ -7,8 +7,11 @@
 #
 # A test whose program, package or server is missing fails; it is skipped (and counted as
 # skipped) only when the run names it in IAMDB_TEST_SKIP, a comma-separated list of keys
-# (postgres, mariadb, redis, faketime, packages, root, bash-completion, or a program's name;
-# `all` for any), e.g. `IAMDB_TEST_SKIP=mariadb bash tests/run.sh`.
+# (postgres, mariadb, redis, pgadmin, dnsmasq, faketime, packages, root, bash-completion, or a program's
+# name; `all` for any), e.g. `IAMDB_TEST_SKIP=mariadb bash tests/run.sh`.
+#
+# IAMDB_TEST_TOOLS: where tools installed for the tests alone are kept between runs
+# (target/test-tools by default): pgAdmin 4's virtual environment.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,6 +35,8 @@ command -v psql >/dev/null || need+=(postgresql-client-15)
 [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
 command -v mariadb >/dev/null || need+=(mariadb-client)
 [ -f /usr/include/security/pam_modules.h ] || need+=(libpam0g-dev)
+# python3 -m venv (pgAdmin's virtual environment, below).
+python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
 # Redis 7 and redis-cli: a private server behind a TLS front that checks IAM tokens the way
 # ElastiCache and MemoryDB do.
 command -v redis-server >/dev/null || need+=(redis-server)
@@ -41,6 +46,8 @@ for sh in dash zsh fish shellcheck; do command -v "$sh" >/dev/null || need+=("$s
 # bash-completion, which loads shell/completions/iamdb.bash the way users' shells do.
 [ -f /usr/share/bash-completion/bash_completion ] || need+=(bash-completion)
 command -v openssl >/dev/null || need+=(openssl)
+# A private DNS server for the alias tests (a CNAME from a company name to an RDS-like name).
+[ -x /usr/sbin/dnsmasq ] || need+=(dnsmasq-base)
 # The package checks: rpm lists the RPM's files, man reads the installed pages, and
 # systemd-analyze verifies the user unit.
 command -v rpm >/dev/null || need+=(rpm)
@@ -59,6 +66,27 @@ if ! python3 -c 'import botocore, boto3, moto.server' 2>/dev/null || ! command -
   echo "== installing the Python references (botocore, boto3, awscli, moto)"
   python3 -m pip install --quiet boto3 botocore awscli 'moto[server]'
 fi
+
+# pgAdmin 4 (PyPI pgadmin4 9.x, with psycopg, its driver), driven headless by
+# tests/support/pgadmin.py: its own load-servers, password command and driver check the
+# servers.json iamdb writes. It gets a virtual environment of its own (~620 MB, ~25-40 s to
+# install), kept between runs; the tests find it in IAMDB_TEST_PGADMIN. A run that skips pgadmin
+# (IAMDB_TEST_SKIP) does not install it.
+IAMDB_TEST_PGADMIN=${IAMDB_TEST_TOOLS:-$PWD/target/test-tools}/pgadmin-venv
+export IAMDB_TEST_PGADMIN
+skip=${IAMDB_TEST_SKIP:-}
+case ",${skip// /}," in
+  *,pgadmin,* | *,all,*) ;;
+  *)
+    if ! "$IAMDB_TEST_PGADMIN/bin/python" -c 'import importlib.metadata as m, psycopg, sys
+sys.exit(m.version("pgadmin4").split(".")[0] != "9")' 2>/dev/null; then
+      echo "== installing pgAdmin 4 into $IAMDB_TEST_PGADMIN"
+      rm -rf "$IAMDB_TEST_PGADMIN"
+      python3 -m venv "$IAMDB_TEST_PGADMIN"
+      "$IAMDB_TEST_PGADMIN/bin/pip" install --quiet --disable-pip-version-check 'pgadmin4>=9,<10'
+    fi
+    ;;
+esac
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

@@ -12,6 +12,7 @@ use crate::output;
 
 pub fn run(config: Option<&Path>, args: ExecArgs) -> Result<()> {
     let config = Config::load(config)?;
-    let profile = config.resolve(Some(&args.profile), Settings::default())?;
+    let profile =
+        iamdb_core::alias::resolve(&config.resolve(Some(&args.profile), Settings::default())?)?;
     output::launch(launch::exec(&profile, &args.command)?)
 }

@@ -12,6 +12,7 @@ mod login;
 mod man;
 mod mycnf;
 mod mysql;
+mod pgadmin;
 mod pgpass;
 mod pgservice;
 mod profile;
@@ -42,6 +43,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Mycnf(args) => mycnf::run(config, args),
         Command::Pgpass(cmd) => pgpass::run(config, cmd),
         Command::Pgservice(cmd) => pgservice::run(config, cmd),
+        Command::Pgadmin(args) => pgadmin::run(config, args),
         Command::ShellInit { shell } => shell_init::run(config, shell),
         Command::Refresh { watch } => refresh::run(config, watch),
         Command::Man { dir } => man::run(&dir),

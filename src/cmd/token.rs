@@ -1,4 +1,5 @@
-//! `iamdb token [PROFILE] [flags]`: the token alone and a newline, or one JSON object.
+//! `iamdb token [PROFILE] [flags]`: the token alone and a newline (or none, `--format raw`),
+//! or one JSON object.
 
 use std::path::Path;
 
@@ -9,7 +10,7 @@ use iamdb_core::error::Result;
 use iamdb_core::provider::{self, CacheMode};
 use iamdb_core::when;
 
-use crate::cli::{Format, TokenArgs};
+use crate::cli::{TokenArgs, TokenFormat};
 use crate::output;
 
 pub fn run(config: Option<&Path>, args: TokenArgs) -> Result<()> {
@@ -26,8 +27,9 @@ pub fn run(config: Option<&Path>, args: TokenArgs) -> Result<()> {
     };
     let issued = provider::token_for(&profile, mode)?;
     match args.format {
-        Format::Text => output::print(&format!("{}\n", issued.token)),
-        Format::Json => output::json(&json!({
+        TokenFormat::Text => output::print(&format!("{}\n", issued.token)),
+        TokenFormat::Raw => output::print(&issued.token),
+        TokenFormat::Json => output::json(&json!({
             "token": issued.token,
             "expires_at": when::rfc3339(i64::try_from(issued.expires_at).unwrap_or(i64::MAX)),
             "cached": issued.cached,

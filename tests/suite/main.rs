@@ -14,6 +14,7 @@
 
 mod common;
 
+mod alias;
 mod ca;
 mod cache;
 mod completions;
@@ -31,6 +32,8 @@ mod mfa;
 mod mycnf;
 mod mysql;
 mod packaging;
+mod pgadmin;
+mod pgadmin_harness;
 mod pgpass;
 mod pgservice;
 mod profile;

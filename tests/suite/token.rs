@@ -101,6 +101,29 @@ fn json_output_has_every_field() {
 }
 
 #[test]
+fn text_is_one_line_and_raw_has_no_newline() {
+    let sb = Sandbox::new("raw").with_env_keys();
+    let args = [
+        "token", "--host", HOST, "--engine", "postgres", "--user", "app",
+    ];
+    let text = sb.run(&args).ok().stdout;
+    assert!(
+        text.ends_with('\n') && text.matches('\n').count() == 1,
+        "{text:?}"
+    );
+    let raw = sb
+        .run(&[&args[..], &["--format", "raw"]].concat())
+        .ok()
+        .stdout;
+    assert_eq!(
+        raw,
+        text.trim_end(),
+        "the cached token, without its newline"
+    );
+    assert!(!raw.contains(['\n', '\r']));
+}
+
+#[test]
 fn flags_override_the_profile() {
     let sb = Sandbox::new("override").with_env_keys();
     sb.write_config(&format!("[profiles.db]\nengine = \"postgres\"\nhost = \"{HOST}\"\nuser = \"app\"\nregion = \"eu-west-1\"\n"));

@@ -58,6 +58,14 @@ pub struct Profile {
     pub cache_name: Option<String>,
     /// ElastiCache: a serverless cache.
     pub serverless: bool,
+    /// The host as configured, when `host` has been replaced by the AWS endpoint name it is an
+    /// alias of (from `sign_host`, or from DNS); clients dial it (it is `connect_host` then,
+    /// unless the profile sets one).
+    pub given_host: Option<String>,
+    /// `host` may be a DNS alias of an AWS endpoint, and DNS has not been asked yet.
+    pub alias_pending: bool,
+    /// The alias's address, when DNS gave it with the AWS name (libpq's `hostaddr`).
+    pub dial_addr: Option<std::net::IpAddr>,
     /// Every setting as merged, for those that have no default (`database`, `ssl_ca`, ...).
     pub set: Settings,
 }
@@ -124,6 +132,53 @@ impl Profile {
     /// `name` or `-` for an ad-hoc endpoint, for messages.
     pub fn label(&self) -> &str {
         self.name.as_deref().unwrap_or("-")
+    }
+
+    /// The host as the user gave it (an alias, when `host` now holds the AWS name).
+    pub fn configured_host(&self) -> &str {
+        self.given_host.as_deref().unwrap_or(&self.host)
+    }
+
+    /// Makes `aws` (an AWS endpoint name the configured host is an alias of) what tokens are
+    /// signed for and TLS checks, with clients still dialling the alias (at `addr`, when DNS
+    /// gave it). The engine, cache name and serverless flag the AWS name implies are taken
+    /// up as if the profile had named it.
+    pub fn stand_for(&mut self, aws: String, addr: Option<std::net::IpAddr>) {
+        let alias = std::mem::replace(&mut self.host, aws);
+        if self.set.connect_host.is_none() {
+            self.set.connect_host = Some(alias.clone());
+            self.dial_addr = addr;
+        }
+        self.given_host = Some(alias);
+        self.alias_pending = false;
+    }
+
+    /// "profile 'NAME'" (or "the endpoint given"), for messages about its settings.
+    fn whose(&self) -> String {
+        match &self.name {
+            Some(n) => format!("profile '{n}'"),
+            None => "the endpoint given".to_string(),
+        }
+    }
+
+    /// Checks that the profile says everything its tokens need now that DNS has been asked
+    /// and named no AWS endpoint (a cache profile must name its cache).
+    pub fn settle(&mut self) -> Result<()> {
+        self.alias_pending = false;
+        let whose = self.whose();
+        infer(&mut self.set.clone(), &self.host, false, &whose).map(|_| ())
+    }
+
+    /// [`Profile::stand_for`], then what the AWS name says about the engine and the cache.
+    pub fn adopt_aws_name(&mut self, aws: String, addr: Option<std::net::IpAddr>) -> Result<()> {
+        let whose = self.whose();
+        let mut set = self.set.clone();
+        let (cache_name, serverless) = infer(&mut set, &aws, false, &whose)?;
+        self.engine = set.engine;
+        self.cache_name = cache_name;
+        self.serverless = serverless;
+        self.stand_for(aws, addr);
+        Ok(())
     }
 }
 
@@ -397,87 +452,23 @@ impl Config {
             .user
             .clone()
             .ok_or_else(|| missing("user", "--user"))?;
-        // An Aurora DSQL endpoint is a DSQL profile when it names no engine; naming another
-        // engine for it would sign RDS tokens that DSQL refuses.
-        let dsql_host = crate::endpoint::dsql_cluster(&host).is_some();
         let mut merged = merged;
-        match merged.engine {
-            None if dsql_host => merged.engine = Some(Engine::Dsql),
-            Some(e) if dsql_host && e != Engine::Dsql => {
-                return Err(Error::config(format!(
-                    "{host} is an Aurora DSQL endpoint, but {} says engine = \"{e}\"",
-                    match name {
-                        Some(n) => format!("profile '{n}'"),
-                        None => "--engine".to_string(),
-                    }
-                ))
-                .hint("set engine = \"dsql\" (DSQL takes its own tokens)"));
-            }
-            _ => {}
-        }
-        // ElastiCache and MemoryDB endpoints likewise; their tokens are signed for the cache's
-        // name, which the endpoint says, or the profile when it is a CNAME or a tunnel.
-        let cache = crate::endpoint::cache_endpoint(&host);
+        // The name tokens are signed for: `sign_host` when set; otherwise `host`, unless it
+        // is a name that may be a DNS alias (CNAME) of one, which is looked up only when a
+        // token has to be signed or a client started (see the alias module).
+        let aws_name = merged.sign_host.clone().unwrap_or_else(|| host.clone());
+        let alias_pending = merged.sign_host.is_none() && crate::endpoint::may_be_alias(&host);
         let whose = || match name {
             Some(n) => format!("profile '{n}'"),
             None => "the endpoint given".to_string(),
         };
-        if let Some(c) = &cache {
-            let implied = if c.memorydb {
-                Engine::Memorydb
-            } else {
-                Engine::Elasticache
-            };
-            match merged.engine {
-                None => merged.engine = Some(implied),
-                Some(e) if e != implied => {
-                    return Err(Error::config(format!(
-                        "{host} is an {} endpoint, but {} says engine = \"{e}\"",
-                        if c.memorydb {
-                            "MemoryDB"
-                        } else {
-                            "ElastiCache"
-                        },
-                        whose()
-                    ))
-                    .hint(format!("set engine = \"{implied}\"")));
-                }
-                _ => {}
-            }
-        }
-        let (cache_name, serverless) = match merged.engine {
-            Some(e @ (Engine::Elasticache | Engine::Memorydb)) => {
-                let cache_name = merged
-                    .cache_name
-                    .clone()
-                    .or_else(|| cache.as_ref().map(|c| c.name.clone()))
-                    .ok_or_else(|| {
-                        Error::config(format!(
-                            "{}: {host} is not an {e} endpoint name, so it does not say which cache tokens are for",
-                            whose()
-                        ))
-                        .hint("set cache_name (and region) in the profile, or give --cache-name")
-                    })?;
-                let serverless = merged
-                    .serverless
-                    .or_else(|| cache.as_ref().map(|c| c.serverless))
-                    .unwrap_or(false);
-                if serverless && e == Engine::Memorydb {
-                    return Err(Error::config(format!(
-                        "{}: MemoryDB has no serverless clusters; remove serverless",
-                        whose()
-                    )));
-                }
-                (Some(cache_name), serverless)
-            }
-            _ => (None, false),
-        };
+        let (cache_name, serverless) = infer(&mut merged, &aws_name, alias_pending, &whose())?;
         let port = match (merged.port, merged.engine) {
             (Some(p), _) => p,
             (None, Some(engine)) => engine.default_port(),
             (None, None) => return Err(missing("port or engine", "--port or --engine")),
         };
-        Ok(Profile {
+        let mut profile = Profile {
             name: name.map(String::from),
             engine: merged.engine,
             host,
@@ -486,9 +477,96 @@ impl Config {
             refresh_margin: merged.refresh_margin.unwrap_or(DEFAULT_REFRESH_MARGIN),
             cache_name,
             serverless,
+            given_host: None,
+            alias_pending,
+            dial_addr: None,
             set: merged,
-        })
+        };
+        if let Some(aws) = profile.set.sign_host.clone() {
+            profile.stand_for(aws, None);
+        }
+        Ok(profile)
     }
+}
+
+/// What an endpoint name says about the profile: the engine of a DSQL, ElastiCache or
+/// MemoryDB endpoint (a contradicting `engine` is an error), and for a cache its name and
+/// whether it is serverless. With `alias_pending` (the name may be a CNAME that DNS has not
+/// been asked about yet), a cache profile may lack its cache name for now.
+fn infer(
+    merged: &mut Settings,
+    host: &str,
+    alias_pending: bool,
+    whose: &str,
+) -> Result<(Option<String>, bool)> {
+    // An Aurora DSQL endpoint is a DSQL profile when it names no engine; naming another
+    // engine for it would sign RDS tokens that DSQL refuses.
+    let dsql_host = crate::endpoint::dsql_cluster(host).is_some();
+    match merged.engine {
+        None if dsql_host => merged.engine = Some(Engine::Dsql),
+        Some(e) if dsql_host && e != Engine::Dsql => {
+            return Err(Error::config(format!(
+                "{host} is an Aurora DSQL endpoint, but {} says engine = \"{e}\"",
+                if whose == "the endpoint given" {
+                    "--engine"
+                } else {
+                    whose
+                }
+            ))
+            .hint("set engine = \"dsql\" (DSQL takes its own tokens)"));
+        }
+        _ => {}
+    }
+    // ElastiCache and MemoryDB endpoints likewise; their tokens are signed for the cache's
+    // name, which the endpoint says, or the profile when it is a CNAME or a tunnel.
+    let cache = crate::endpoint::cache_endpoint(host);
+    if let Some(c) = &cache {
+        let implied = if c.memorydb {
+            Engine::Memorydb
+        } else {
+            Engine::Elasticache
+        };
+        match merged.engine {
+            None => merged.engine = Some(implied),
+            Some(e) if e != implied => {
+                return Err(Error::config(format!(
+                    "{host} is an {} endpoint, but {whose} says engine = \"{e}\"",
+                    if c.memorydb {
+                        "MemoryDB"
+                    } else {
+                        "ElastiCache"
+                    },
+                ))
+                .hint(format!("set engine = \"{implied}\"")));
+            }
+            _ => {}
+        }
+    }
+    Ok(match merged.engine {
+        Some(e @ (Engine::Elasticache | Engine::Memorydb)) => {
+            let cache_name = merged
+                .cache_name
+                .clone()
+                .or_else(|| cache.as_ref().map(|c| c.name.clone()));
+            if cache_name.is_none() && !alias_pending {
+                return Err(Error::config(format!(
+                    "{whose}: {host} is not an {e} endpoint name, so it does not say which cache tokens are for"
+                ))
+                .hint("set cache_name (and region) in the profile, or give --cache-name"));
+            }
+            let serverless = merged
+                .serverless
+                .or_else(|| cache.as_ref().map(|c| c.serverless))
+                .unwrap_or(false);
+            if serverless && e == Engine::Memorydb {
+                return Err(Error::config(format!(
+                    "{whose}: MemoryDB has no serverless clusters; remove serverless"
+                )));
+            }
+            (cache_name, serverless)
+        }
+        _ => (None, false),
+    })
 }
 
 /// The largest config file iamdb reads: far beyond any real one, and small enough that a

@@ -181,6 +181,39 @@ fn diagnose(r: &mut Report, config: &Result<Config>, name: Option<&str>) {
                             p.port
                         ),
                     );
+                    let p = match crate::alias::resolve_explained(&p) {
+                        Ok((resolved, crate::alias::Resolution::NotNeeded)) => {
+                            if let Some(given) = &resolved.given_host {
+                                r.pass(
+                                    "dns",
+                                    format!(
+                                        "{given}: sign_host names {}; DNS not asked",
+                                        resolved.host
+                                    ),
+                                );
+                            }
+                            resolved
+                        }
+                        Ok((resolved, how @ crate::alias::Resolution::Alias { .. })) => {
+                            r.pass("dns", how.describe());
+                            resolved
+                        }
+                        Ok((resolved, how @ crate::alias::Resolution::NoAwsName { .. })) => {
+                            r.pass(
+                                "dns",
+                                format!(
+                                    "{}; tokens are signed for {} itself (set sign_host if it stands for an AWS endpoint DNS does not show)",
+                                    how.describe(),
+                                    resolved.host
+                                ),
+                            );
+                            resolved
+                        }
+                        Err(e) => {
+                            r.error("dns", &e);
+                            return skip_rest(r, "needs the AWS endpoint name");
+                        }
+                    };
                     Some(p)
                 }
                 Err(e) => {

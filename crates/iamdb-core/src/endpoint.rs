@@ -39,6 +39,24 @@ pub fn region_from_host(host: &str) -> Option<String> {
     is_region_name(candidate).then(|| candidate.to_string())
 }
 
+/// Is `host` an endpoint name tokens can be signed for: an RDS, Aurora or RDS Proxy endpoint
+/// that names its region, an Aurora DSQL endpoint, or an ElastiCache or MemoryDB endpoint? An
+/// Aurora Global Database writer endpoint (`<name>.global-<id>.global.rds.amazonaws.com`) is
+/// not: it is a CNAME of the current primary's cluster endpoint, which is.
+pub fn is_aws_endpoint(host: &str) -> bool {
+    region_from_host(host).is_some() || cache_endpoint(host).is_some()
+}
+
+/// Could `host` be an alias worth asking DNS about: not an AWS endpoint name already, not an
+/// IP address, not `localhost`?
+pub fn may_be_alias(host: &str) -> bool {
+    let h = host.trim_end_matches('.').to_ascii_lowercase();
+    !(is_aws_endpoint(&h)
+        || h.parse::<std::net::IpAddr>().is_ok()
+        || h == "localhost"
+        || h.ends_with(".localhost"))
+}
+
 /// The cluster id and region of an Aurora DSQL endpoint, `<cluster id>.dsql.<region>.on.aws`
 /// (ids are 26 lowercase letters and digits); None for any other name.
 pub fn dsql_cluster(host: &str) -> Option<(String, String)> {

@@ -58,7 +58,7 @@ impl Launch {
 
 /// The profile, checked to be of the family a command needs.
 pub fn profile_of(config: &Config, name: &str, family: Family, what: &str) -> Result<Profile> {
-    let profile = config.resolve(Some(name), Settings::default())?;
+    let profile = crate::alias::resolve(&config.resolve(Some(name), Settings::default())?)?;
     match (profile.family(), profile.engine) {
         (Some(f), _) if f == family => Ok(profile),
         (Some(_), Some(other)) => Err(Error::usage(format!(
@@ -77,6 +77,9 @@ pub fn hostaddr(p: &Profile) -> Result<Option<String>> {
     let Some(host) = &p.set.connect_host else {
         return Ok(None);
     };
+    if let Some(addr) = p.dial_addr {
+        return Ok(Some(addr.to_string()));
+    }
     let port = postgres::dial_port(p);
     let addr = (host.as_str(), port)
         .to_socket_addrs()

@@ -6,7 +6,7 @@
 //! What each module owns:
 //! - `settings` (every profile setting, declared once), `config` (the TOML file and profile
 //!   resolution), `engine` (engines and their families), `env` (every `IAMDB_*` variable);
-//! - `endpoint` (what a host name says), `token` (signing), `credentials` (AWS credentials:
+//! - `endpoint` (what a host name says), `dns` and `alias` (the AWS endpoint a CNAME stands for), `token` (signing), `credentials` (AWS credentials:
 //!   the environment here, everything else through the helper), `provider` (a token for a
 //!   profile: cache, lock, credentials, signing), `cache` (the stores and their chain);
 //! - `clients` (what each database client reads: file formats, escaping, environments),
@@ -18,12 +18,14 @@
 //! - `edit`, `fsutil` (files: atomic, locked, private, trusted), `sys` (what differs between
 //!   operating systems), `diag` (warnings), `error`, `logging`, `named`.
 
+pub mod alias;
 pub mod ca;
 pub mod cache;
 pub mod clients;
 pub mod config;
 pub mod credentials;
 pub mod diag;
+pub mod dns;
 pub mod doctor;
 pub mod edit;
 pub mod endpoint;

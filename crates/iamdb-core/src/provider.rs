@@ -85,26 +85,27 @@ pub fn cache_choice(profile: &Profile, mode: CacheMode) -> Result<Choice> {
         .unwrap_or(Choice::Auto))
 }
 
-/// The cache entry name: the profile plus a digest of everything that changes the token or
-/// who signs it.
-pub fn entry_name(profile: &Profile, region: Option<&Region>) -> String {
+/// The cache entry name: the profile plus a digest of everything configured that changes the
+/// token or who signs it. It is the same before and after a DNS alias is resolved, so that a
+/// cache hit asks DNS nothing.
+pub fn entry_name(profile: &Profile) -> String {
+    let lower = |s: Option<&String>| s.map(|s| s.to_ascii_lowercase()).unwrap_or_default();
     let mut parts: Vec<Vec<u8>> = vec![
         b"iamdb-cache-v1".to_vec(),
         format!(
-            "{:?}/{}",
-            profile.token_kind(),
+            "{:?}/{:?}/{}",
+            profile.set.engine,
+            profile.set.serverless,
             profile.expires_in().unwrap_or_default()
         )
         .into_bytes(),
         profile.name.clone().unwrap_or_default().into_bytes(),
-        profile.host.to_ascii_lowercase().into_bytes(),
-        profile.signed_host().to_ascii_lowercase().into_bytes(),
+        profile.configured_host().to_ascii_lowercase().into_bytes(),
+        lower(profile.set.sign_host.as_ref()).into_bytes(),
+        lower(profile.set.cache_name.as_ref()).into_bytes(),
         profile.port.to_string().into_bytes(),
         profile.user.clone().into_bytes(),
-        region
-            .map(|r| r.name.clone())
-            .unwrap_or_default()
-            .into_bytes(),
+        profile.set.region.clone().unwrap_or_default().into_bytes(),
     ];
     parts.extend(credentials::identity_material(
         profile.set.aws_profile.as_deref(),
@@ -113,23 +114,19 @@ pub fn entry_name(profile: &Profile, region: Option<&Region>) -> String {
     cache::entry_name(profile.name.as_deref(), &token::fingerprint(&refs))
 }
 
+/// Whether signing for `profile` needs DNS first: its host may be an alias, and the name
+/// tokens are signed for (or, for a cache, its region) is not known without it.
+fn needs_alias_lookup(profile: &Profile) -> bool {
+    profile.alias_pending
+        && !(profile.token_kind().signs_cache_name()
+            && profile.cache_name.is_some()
+            && profile.set.region.is_some())
+}
+
 /// A token for `profile`.
 pub fn token_for(profile: &Profile, mode: CacheMode) -> Result<Issued> {
-    let kind = profile.token_kind();
     let expires_in = profile.expires_in()?;
-    let known_region = static_region(profile);
-    if kind.signs_cache_name() && known_region.is_none() {
-        // AWS config's region would be a guess: the cache's region is what its name says.
-        return Err(Error::config(format!(
-            "cannot tell which AWS region cache {} ({}) is in: its endpoint name does not say",
-            profile.signed_host(),
-            profile.host
-        ))
-        .hint("set region in the profile, or give --region"));
-    }
-    if let Some(r) = &known_region {
-        tracing::debug!(region = %r.name, source = %r.source, "region");
-    }
+    let pending = needs_alias_lookup(profile);
     let mut choice = cache_choice(profile, mode)?;
     if expires_in <= u64::from(profile.refresh_margin) && choice != Choice::None {
         tracing::debug!(
@@ -140,14 +137,22 @@ pub fn token_for(profile: &Profile, mode: CacheMode) -> Result<Issued> {
         choice = Choice::None;
     }
     let mut cache = Cache::new(choice, crate::env::get().keyring_timeout);
-    let name = entry_name(profile, known_region.as_ref());
+    let name = entry_name(profile);
     tracing::debug!(entry = %name, choice = choice.as_str(), "cache entry");
 
+    // Before DNS has said what an alias stands for, the region and the name signed for are
+    // what the entry says (and its token is checked against them).
+    let known_region = if pending {
+        static_region_quiet(profile)
+    } else {
+        static_region(profile)
+    };
+    let signed_host = profile.signed_host();
     let expect = cache::Expect {
-        kind,
+        kind: profile.token_kind(),
         expires_in,
-        signed_host: profile.signed_host(),
-        host: &profile.host,
+        signed_host: (!pending).then_some(signed_host),
+        host: profile.configured_host(),
         port: profile.port,
         user: &profile.user,
         region: known_region.as_ref().map(|r| r.name.as_str()),
@@ -186,7 +191,38 @@ pub fn token_for(profile: &Profile, mode: CacheMode) -> Result<Issued> {
         tracing::debug!("another iamdb process stored the token while this one waited");
         return Ok(hit);
     }
+    let resolved_profile;
+    let profile = if pending {
+        resolved_profile = crate::alias::resolve(profile)?;
+        &resolved_profile
+    } else {
+        profile
+    };
+    sign_and_store(profile, expires_in, choice, &mut cache, &name)
+}
 
+/// Signs a new token for `profile` (its alias resolved) and stores it in `cache` as `name`.
+fn sign_and_store(
+    profile: &Profile,
+    expires_in: u64,
+    choice: Choice,
+    cache: &mut Cache,
+    name: &str,
+) -> Result<Issued> {
+    let kind = profile.token_kind();
+    let known_region = static_region(profile);
+    if kind.signs_cache_name() && known_region.is_none() {
+        // AWS config's region would be a guess: the cache's region is what its name says.
+        return Err(Error::config(format!(
+            "cannot tell which AWS region cache {} ({}) is in: its endpoint name does not say",
+            profile.signed_host(),
+            profile.host
+        ))
+        .hint("set region in the profile, or give --region"));
+    }
+    if let Some(r) = &known_region {
+        tracing::debug!(region = %r.name, source = %r.source, "region");
+    }
     let (resolved, aws_region) = resolve_credentials(
         &aws_source(profile, choice),
         known_region.is_none(),
@@ -231,13 +267,14 @@ pub fn token_for(profile: &Profile, mode: CacheMode) -> Result<Issued> {
         signed_at: cache::unix(now),
         expires_at: cache::unix(expires),
         profile: profile.name.clone(),
-        host: profile.host.clone(),
+        host: profile.configured_host().to_string(),
+        signed_host: Some(profile.signed_host().to_string()),
         port: profile.port,
         user: profile.user.clone(),
         region: region.name.clone(),
     };
     if choice != Choice::None {
-        let stored = cache.put(&name, &entry, now);
+        let stored = cache.put(name, &entry, now);
         tracing::debug!(backend = ?stored.map(Backend::as_str), "token stored");
     }
     let mut entry = entry;
@@ -251,10 +288,10 @@ pub fn token_for(profile: &Profile, mode: CacheMode) -> Result<Issued> {
 
 fn no_region(profile: &Profile) -> Error {
     Error::config(format!(
-        "cannot tell which AWS region {} is in: it is not an RDS endpoint name and no region is configured",
+        "cannot tell which AWS region {} is in: it is not an AWS endpoint name, DNS names none it is an alias of, and no region is configured",
         profile.host
     ))
-    .hint("give --region, set `region` in the profile, or set AWS_REGION")
+    .hint("set sign_host to the endpoint name it stands for, or give --region, set `region` in the profile, or set AWS_REGION")
 }
 
 /// Serialises refreshes of one entry across processes. Without a usable runtime directory

@@ -603,9 +603,12 @@ settings! {
     /// Database engine; sets the default port and which clients and files the profile is for.
     engine: EngineKind, scope: Any, flag: Token, short: None,
         unset: "from the port: 5432 is PostgreSQL, 3306 MySQL";
-    /// The RDS, Aurora or RDS Proxy endpoint the token is signed for (never a CNAME or tunnel).
+    /// The endpoint: an RDS, Aurora, RDS Proxy, DSQL or cache endpoint name, or a DNS alias (CNAME) of one.
     host: HostKind, scope: Profile, flag: Token, short: None,
         unset: "required";
+    /// The AWS endpoint name tokens are signed for and TLS checks when `host` is an alias of it; no DNS lookup then.
+    sign_host: HostKind, scope: Profile, flag: Token, short: None,
+        unset: "host when it is an AWS endpoint name, else the first AWS endpoint name in its CNAME chain";
     /// Database port, 1-65535.
     port: PortKind, scope: Any, flag: Token, short: None,
         unset: "the engine's: 5432 for postgres, 3306 for mysql and mariadb";

@@ -339,7 +339,8 @@ pub fn plan(
     input: &Input,
 ) -> crate::error::Result<Plan> {
     use crate::error::Error;
-    let profile = config.resolve(Some(name), crate::config::Settings::default())?;
+    let profile =
+        crate::alias::resolve(&config.resolve(Some(name), crate::config::Settings::default())?)?;
     if let Some(account) = &input.account
         && !(account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))
     {

@@ -116,7 +116,7 @@ pub fn pgpass(config: &Config, names: &[String], remove: bool) -> Result<Synced>
         let line = if remove {
             None
         } else {
-            let profile = config.resolve(Some(name), Settings::default())?;
+            let profile = crate::alias::resolve(&config.resolve(Some(name), Settings::default())?)?;
             let (token, at) = token_due(&profile)?;
             earliest(&mut due, at);
             let line = postgres::pgpass_line(&profile, &token).map_err(|m| {
@@ -155,7 +155,7 @@ pub fn pgservice(config: &Config, names: &[String], remove: bool) -> Result<Sync
         let section = if remove {
             None
         } else {
-            let profile = config.resolve(Some(name), Settings::default())?;
+            let profile = crate::alias::resolve(&config.resolve(Some(name), Settings::default())?)?;
             let ca = ca::for_profile(profile.set.ssl_ca.as_deref())?;
             let addr = launch::hostaddr(&profile)?;
             let section =
@@ -180,6 +180,38 @@ pub fn pgservice(config: &Config, names: &[String], remove: bool) -> Result<Sync
         removed: remove,
         due: None,
     })
+}
+
+/// pgAdmin's `servers.json` for `names` (see [`crate::clients::pgadmin`]): the text, or, with
+/// `output`, merged into that file (servers iamdb did not write are kept). `iamdb` is the
+/// program pgAdmin runs for passwords, `named_config` the config file to pass it, if any.
+pub fn pgadmin(
+    config: &Config,
+    names: &[String],
+    iamdb: &Path,
+    named_config: Option<&Path>,
+    output: Option<&Path>,
+) -> Result<String> {
+    use crate::clients::pgadmin;
+    let mut servers = Vec::new();
+    for name in names {
+        let profile = crate::alias::resolve(&config.resolve(Some(name), Settings::default())?)?;
+        let ca = ca::for_profile(profile.set.ssl_ca.as_deref())?;
+        let addr = launch::hostaddr(&profile)?;
+        let command = pgadmin::password_command(iamdb, named_config, name);
+        servers.push((
+            name.clone(),
+            pgadmin::server(&profile, name, &ca, addr.as_deref(), &command),
+        ));
+    }
+    let Some(path) = output else {
+        return pgadmin::merge(None, servers).map_err(Error::internal);
+    };
+    edit_file(path, None, |text| {
+        pgadmin::merge(Some(text), servers.clone())
+            .map_err(|m| Error::config(format!("{}: {m}", path.display())))
+    })?;
+    Ok(String::new())
 }
 
 /// Splits an option file into its groups: header name and full text.
@@ -226,7 +258,7 @@ pub fn mycnf(
     let mut due = None;
     if !remove {
         for name in names {
-            let profile = config.resolve(Some(name), Settings::default())?;
+            let profile = crate::alias::resolve(&config.resolve(Some(name), Settings::default())?)?;
             let ca = ca::for_profile(profile.set.ssl_ca.as_deref())?;
             let (token, at) = token_due(&profile)?;
             earliest(&mut due, at);

@@ -7,8 +7,10 @@
 
 #![allow(dead_code)]
 
+pub mod dns;
 pub mod my;
 pub mod pg;
+pub mod pgadmin;
 pub mod redis;
 pub mod users;
 
@@ -482,9 +484,6 @@ fn moto_recording() -> PathBuf {
     std::env::temp_dir().join(format!("iamdb-test-moto-{}.jsonl", std::process::id()))
 }
 
-/// The STS requests moto has been sent with `Action=action` and `RoleArn=role_arn`, in order,
-/// each as its form parameters (moto's recorder, read from its file). Tests give each of
-/// their roles a name of its own, so they see only their own calls.
 /// Runs `cmd`, fails the test naming it and what it printed unless it exits 0, and
 /// returns its standard output.
 #[track_caller]
@@ -500,6 +499,9 @@ pub fn stdout_of(cmd: &mut Command) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// The STS requests moto has been sent with `Action=action` and `RoleArn=role_arn`, in order,
+/// each as its form parameters (moto's recorder, read from its file). Tests give each of
+/// their roles a name of its own, so they see only their own calls.
 pub fn sts_requests(action: &str, role_arn: &str) -> Vec<BTreeMap<String, String>> {
     moto();
     let out = stdout_of(Command::new("python3").args([

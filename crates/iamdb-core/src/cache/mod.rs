@@ -155,7 +155,10 @@ pub struct Expect<'a> {
     /// The token's lifetime (`X-Amz-Expires`).
     pub expires_in: u64,
     /// What the token is signed for: the endpoint, or an ElastiCache/MemoryDB cache's name.
-    pub signed_host: &'a str,
+    /// None while a DNS alias has not been looked up: the name the entry was signed for is
+    /// taken (and its token checked against it).
+    pub signed_host: Option<&'a str>,
+    /// The host as configured (an alias, for a profile that has one).
     pub host: &'a str,
     pub port: u16,
     pub user: &'a str,
@@ -172,7 +175,12 @@ pub struct Entry {
     /// Unix seconds: the earlier of signing time + 900 s and the credentials' expiry.
     pub expires_at: u64,
     pub profile: Option<String>,
+    /// The host as configured.
     pub host: String,
+    /// What the token is signed for, when the entry says (entries from before iamdb read DNS
+    /// aliases do not; they are signed for `host`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_host: Option<String>,
     pub port: u16,
     pub user: String,
     pub region: String,
@@ -218,11 +226,21 @@ impl Entry {
                 "the entry's expiry is not within a token's lifetime of its signing".into(),
             );
         }
+        let signed_host = match (expect.signed_host, &self.signed_host) {
+            (Some(want), Some(have)) if !want.eq_ignore_ascii_case(have) => {
+                return Err(format!(
+                    "the entry is signed for {have}, the profile now signs for {want}"
+                ));
+            }
+            (Some(want), _) => want,
+            (None, Some(have)) => have.as_str(),
+            (None, None) => return Err("the entry does not say what it was signed for".into()),
+        };
         crate::token::check_shape(
             &self.token,
             crate::token::Target {
                 kind: expect.kind,
-                host: expect.signed_host,
+                host: signed_host,
                 port: expect.port,
                 user: expect.user,
                 region: &self.region,
@@ -389,7 +407,11 @@ pub struct ListedSession {
 #[derive(Debug, Serialize)]
 pub struct Listed {
     pub profile: Option<String>,
+    /// The host as configured.
     pub host: String,
+    /// What the token is signed for, when it is not `host` (a DNS alias's AWS name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed_host: Option<String>,
     pub port: u16,
     pub user: String,
     pub region: String,
@@ -452,6 +474,7 @@ pub fn list(now: SystemTime, deadline: Duration) -> (Vec<Item>, Vec<String>) {
             match Entry::from_bytes(&bytes) {
                 Some(mut e) => tokens.push(Listed {
                     profile: e.profile.take(),
+                    signed_host: e.signed_host.take().filter(|s| *s != e.host),
                     host: std::mem::take(&mut e.host),
                     port: e.port,
                     user: std::mem::take(&mut e.user),
@@ -631,6 +654,7 @@ mod tests {
             expires_at: 1900,
             profile: Some("p".into()),
             host: "h".into(),
+            signed_host: None,
             port: 1,
             user: "u".into(),
             region: "us-east-1".into(),

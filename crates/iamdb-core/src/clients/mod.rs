@@ -2,5 +2,6 @@
 //! where possible; the commands in `cmd/` do the I/O.
 
 pub mod mysql;
+pub mod pgadmin;
 pub mod postgres;
 pub mod valkey;
