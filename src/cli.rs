@@ -317,7 +317,7 @@ pub struct MycnfArgs {
 pub enum MycnfCommand {
     /// Write or refresh [client_PROFILE] groups (all MySQL/MariaDB profiles, or those named)
     /// in iamdb's 0600 option file, and include it from ~/.my.cnf once (`--remove` takes the
-    /// include line out too, once no group is left).
+    /// include line out too, once no group is left, and removes each file left empty).
     Sync(SyncArgs),
 }
 
@@ -348,7 +348,8 @@ pub struct SyncArgs {
     /// Profiles to sync [default: every profile of the engines the file is for].
     #[arg(value_name = "PROFILE")]
     pub profiles: Vec<String>,
-    /// Take iamdb's entries out again (all of them, or those of the profiles named).
+    /// Take iamdb's entries out again (all of them, or those of the profiles named); a file
+    /// left with nothing else in it is removed.
     #[arg(long)]
     pub remove: bool,
 }
@@ -457,6 +458,29 @@ pub enum CacheCommand {
     },
 }
 
+/// A setting's named values, for `--help`, man pages and completion. clap takes any text: the
+/// schema checks it (`Settings::set_flag`), as it checks the config file's, so that a wrong
+/// value gets the same message from a flag as from the file.
+#[derive(Clone)]
+struct Listed(Vec<PossibleValue>);
+
+impl TypedValueParser for Listed {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> std::result::Result<String, clap::Error> {
+        clap::builder::StringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(self.0.iter().cloned()))
+    }
+}
+
 /// Profile settings given as flags, made from the settings schema (iamdb_core::settings): every
 /// setting `iamdb profile add` takes (`ALL`), or those `iamdb token` takes for an endpoint given
 /// by flags alone. Their values are checked by the schema, as the config file's are, when the
@@ -515,13 +539,16 @@ impl<const ALL: bool> Args for SettingFlags<ALL> {
             }
             let choices = (def.choices)();
             if !choices.is_empty() {
-                arg = arg.value_parser(PossibleValuesParser::new(choices.into_iter().map(
-                    |(name, aliases, help)| {
-                        PossibleValue::new(name)
-                            .aliases(aliases.iter().copied())
-                            .help(help)
-                    },
-                )));
+                arg = arg.value_parser(Listed(
+                    choices
+                        .into_iter()
+                        .map(|(name, aliases, help)| {
+                            PossibleValue::new(name)
+                                .aliases(aliases.iter().copied())
+                                .help(help)
+                        })
+                        .collect(),
+                ));
             }
             cmd = cmd.arg(arg);
         }

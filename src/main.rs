@@ -13,7 +13,7 @@ fn main() {
     if iamdb_core::env::completing() {
         complete::answer();
     }
-    let cli = cli::Cli::parse();
+    let cli = cli::Cli::try_parse().unwrap_or_else(|err| output::clap_error(err));
     iamdb_core::logging::init(cli.verbose);
     iamdb_core::diag::set_sink(output::diagnostic);
     let result = iamdb_core::env::load().and_then(|_| cmd::run(cli));

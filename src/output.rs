@@ -22,12 +22,19 @@ pub fn json(value: &impl serde::Serialize) -> Result<()> {
     print(&format!("{text}\n"))
 }
 
-/// What every sync reports: `wrote 2 profiles in FILE`.
+/// What every sync reports: `wrote 2 profiles in FILE`, and each file it removed.
 pub fn synced(synced: &iamdb_core::sync::Synced) -> String {
     let verb = if synced.removed { "removed" } else { "wrote" };
     let n = synced.profiles.len();
     let s = if n == 1 { "" } else { "s" };
-    format!("{verb} {n} profile{s} in {}\n", synced.path.display())
+    let mut out = format!("{verb} {n} profile{s} in {}\n", synced.path.display());
+    for gone in &synced.deleted {
+        out.push_str(&format!(
+            "removed {}: nothing but iamdb's own lines was in it\n",
+            gone.display()
+        ));
+    }
+    out
 }
 
 /// A line for the person at the terminal, on stderr: `iamdb: ...`.
@@ -47,6 +54,66 @@ pub fn diagnostic(level: Level, message: &str) {
 pub fn error(err: &Error) {
     if !err.is_silent() {
         eprintln!("iamdb: error: {err}");
+    }
+}
+
+/// clap's own errors (unknown flags, missing arguments, a value not among an argument's
+/// choices) as iamdb's: `iamdb: error: ` first, a value not among the choices worded as the
+/// config file's (`--format: "yaml" is not one of text, raw or json`), exit 2. Help and version
+/// are printed as clap prints them.
+pub fn clap_error(err: clap::Error) -> ! {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        err.exit();
+    }
+    let text = |kind| match err.get(kind) {
+        Some(ContextValue::String(s)) => Some(s.as_str()),
+        _ => None,
+    };
+    let message = match (
+        err.kind(),
+        text(ContextKind::InvalidArg),
+        text(ContextKind::InvalidValue),
+        err.get(ContextKind::ValidValue),
+    ) {
+        (ErrorKind::InvalidValue, Some(arg), Some(value), Some(ContextValue::Strings(valid)))
+            if !valid.is_empty() =>
+        {
+            // `--format <FORMAT>`: the flag alone; a positional argument keeps its `<NAME>`.
+            let arg = if arg.starts_with('-') {
+                arg.split(' ').next().unwrap_or(arg)
+            } else {
+                arg
+            };
+            let mut message = format!("{arg}: {value:?} is not one of {}", one_of(valid));
+            if let Some(near) = text(ContextKind::SuggestedValue) {
+                message.push_str(&format!("; did you mean {near}?"));
+            }
+            message
+        }
+        _ => {
+            let rendered = err.render().to_string();
+            rendered
+                .strip_prefix("error: ")
+                .unwrap_or(&rendered)
+                .trim_end()
+                .to_string()
+        }
+    };
+    error(&Error::usage(message));
+    std::process::exit(iamdb_core::error::Kind::Usage as i32)
+}
+
+/// `a, b or c`.
+fn one_of(names: &[String]) -> String {
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => names.join(""),
     }
 }
 

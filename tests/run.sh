@@ -57,8 +57,16 @@ command -v cc >/dev/null || need+=(gcc)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq "${need[@]}" >/dev/null
+  if [ "$(id -u)" -eq 0 ]; then
+    as_root=()
+  elif command -v sudo >/dev/null; then
+    as_root=(sudo DEBIAN_FRONTEND=noninteractive)
+  else
+    echo "tests/run.sh: installing ${need[*]} needs root: run it as root, or install sudo" >&2
+    exit 1
+  fi
+  "${as_root[@]}" apt-get update -qq
+  "${as_root[@]}" apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
 # Reference implementations and local AWS: botocore/boto3, the AWS CLI and moto's server.

@@ -25,6 +25,35 @@ fn human(seconds: i64) -> String {
     }
 }
 
+/// Rows under a header, each column as wide as its widest cell (a long user name or role ARN
+/// widens its column instead of pushing the columns after it out of line), two spaces apart;
+/// the last column is not padded. Widths count characters, as `{:width$}` pads.
+fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[&str]| {
+        let mut text = String::new();
+        for (i, (cell, width)) in cells.iter().zip(&widths).enumerate() {
+            if i + 1 == cells.len() {
+                text.push_str(cell);
+            } else {
+                text.push_str(&format!("{cell:width$}  "));
+            }
+        }
+        text.push('\n');
+        text
+    };
+    let mut out = line(header);
+    for row in rows {
+        out.push_str(&line(&row.iter().map(String::as_str).collect::<Vec<_>>()));
+    }
+    out
+}
+
 fn list(format: Format) -> Result<()> {
     let (entries, notes) = cache::list(SystemTime::now(), iamdb_core::env::get().keyring_timeout);
     for note in &notes {
@@ -40,41 +69,39 @@ fn list(format: Format) -> Result<()> {
                 output::say("no cached tokens or role sessions");
                 return Ok(());
             }
-            let mut tokens = String::new();
-            let mut sessions = String::new();
+            let mut tokens = Vec::new();
+            let mut sessions = Vec::new();
             for item in entries {
                 match item {
-                    cache::Item::Token(e) => tokens.push_str(&format!(
-                        "{:20}  {:50}  {:16}  {:14}  {}\n",
-                        e.profile.as_deref().unwrap_or("-"),
+                    cache::Item::Token(e) => tokens.push(vec![
+                        e.profile.as_deref().unwrap_or("-").to_string(),
                         format!("{}:{}", e.host, e.port),
                         e.user,
-                        e.backend.as_str(),
-                        human(e.expires_in)
-                    )),
-                    cache::Item::Session(s) => sessions.push_str(&format!(
-                        "{:20}  {:67}  {:14}  {}\n",
+                        e.backend.as_str().to_string(),
+                        human(e.expires_in),
+                    ]),
+                    cache::Item::Session(s) => sessions.push(vec![
                         s.aws_profile,
                         s.role_arn,
-                        s.backend.as_str(),
-                        human(s.expires_in)
-                    )),
+                        s.backend.as_str().to_string(),
+                        human(s.expires_in),
+                    ]),
                 }
             }
             let mut out = String::new();
             if !tokens.is_empty() {
-                out.push_str(&format!(
-                    "{:20}  {:50}  {:16}  {:14}  EXPIRES IN\n{tokens}",
-                    "PROFILE", "ENDPOINT", "USER", "BACKEND"
+                out.push_str(&table(
+                    &["PROFILE", "ENDPOINT", "USER", "BACKEND", "EXPIRES IN"],
+                    &tokens,
                 ));
             }
             if !sessions.is_empty() {
                 if !out.is_empty() {
                     out.push('\n');
                 }
-                out.push_str(&format!(
-                    "{:20}  {:67}  {:14}  EXPIRES IN\n{sessions}",
-                    "AWS PROFILE (MFA)", "ROLE", "BACKEND"
+                out.push_str(&table(
+                    &["AWS PROFILE (MFA)", "ROLE", "BACKEND", "EXPIRES IN"],
+                    &sessions,
                 ));
             }
             output::print(&out)

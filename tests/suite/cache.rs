@@ -562,3 +562,52 @@ fn verbose_logs_never_show_secrets() {
         assert!(run.stderr.contains("DEBUG"), "{args:?} logged nothing");
     }
 }
+
+#[test]
+fn cache_list_columns_stay_aligned_for_long_names() {
+    let long_user = format!("svc_{}", "reporting".repeat(7))
+        .chars()
+        .take(60)
+        .collect::<String>();
+    assert_eq!(long_user.chars().count(), 60);
+    let mut sb = Sandbox::new("listwide").with_env_keys();
+    sb.set("IAMDB_CACHE", "file");
+    sb.write_config(&format!(
+        "[profiles.short]\nengine = \"postgres\"\nhost = \"{HOST}\"\nuser = \"app\"\n\
+         [profiles.wide]\nengine = \"postgres\"\nhost = \"{HOST}\"\nuser = \"{long_user}\"\n"
+    ));
+    sb.run(&["token", "short"]).ok();
+    sb.run(&["token", "wide"]).ok();
+    let list = sb.run(&["cache", "list"]).ok().stdout;
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(lines.len(), 3, "{list}");
+    let header = lines[0];
+    let column = |name: &str| {
+        header
+            .find(name)
+            .unwrap_or_else(|| panic!("{name}: {list}"))
+    };
+    let (user, backend, expires) = (column("USER"), column("BACKEND"), column("EXPIRES IN"));
+    for row in &lines[1..] {
+        assert!(
+            row.is_char_boundary(backend) && row.is_char_boundary(expires),
+            "{list}"
+        );
+        assert!(
+            row[backend..].starts_with("file "),
+            "BACKEND out of line:\n{list}"
+        );
+        assert!(
+            row[expires..].ends_with('s') && !row[expires..].starts_with(' '),
+            "EXPIRES IN out of line:\n{list}"
+        );
+        assert!(
+            row[user..].starts_with("app ") || row[user..].starts_with(&format!("{long_user} ")),
+            "USER out of line:\n{list}"
+        );
+    }
+    assert!(
+        list.contains(&long_user),
+        "the user name is shown whole:\n{list}"
+    );
+}

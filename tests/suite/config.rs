@@ -56,6 +56,47 @@ fn config_errors_name_file_line_and_column() {
 }
 
 #[test]
+fn a_region_typo_in_the_config_file_names_file_line_column_and_the_region() {
+    let sb = Sandbox::new("configregion").with_env_keys();
+    let path = sb.config_path().display().to_string();
+    for (text, want) in [
+        (
+            "[profiles.db]\nhost = \"h\"\nregion = \"eu-wset-1\"\n",
+            format!(
+                "{path}:3:10: region eu-wset-1 is not an AWS region; did you mean eu-west-1?\n"
+            ),
+        ),
+        (
+            "[defaults]\nregion = \"ap-sotheast-2\"\n[profiles.db]\nhost = \"h\"\n",
+            format!(
+                "{path}:2:10: region ap-sotheast-2 is not an AWS region; did you mean ap-southeast-2?\n"
+            ),
+        ),
+    ] {
+        sb.write_config(text);
+        for args in [&["token", "db"][..], &["profile", "list"][..]] {
+            let run = sb.run(args).fails(3);
+            assert_eq!(run.stderr, format!("iamdb: error: {want}"), "{args:?}");
+        }
+    }
+
+    // A region newer than iamdb: the profile works, with a warning; a known one says nothing.
+    sb.write_config(&format!(
+        "[profiles.db]\nengine = \"postgres\"\nhost = \"{HOST}\"\nuser = \"app\"\nregion = \"xy-moon-1\"\n[profiles.ok]\nengine = \"postgres\"\nhost = \"{HOST}\"\nuser = \"app\"\nregion = \"eu-west-1\"\n"
+    ));
+    let run = sb.run(&["profile", "show", "db"]).ok();
+    assert!(
+        run.stderr
+            .contains("warning: region xy-moon-1 is not one iamdb")
+            && run.stderr.contains("newer than this release"),
+        "{}",
+        run.stderr
+    );
+    let run = sb.run(&["token", "ok", "--no-cache"]).ok();
+    assert_eq!(run.stderr, "");
+}
+
+#[test]
 fn iamdb_config_names_another_file() {
     let mut sb = Sandbox::new("envconfig").with_env_keys();
     let other = sb.root.join("team.toml");

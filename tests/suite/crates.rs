@@ -26,7 +26,7 @@ fn banned(name: &str) -> bool {
     })
 }
 
-fn metadata() -> serde_json::Value {
+pub(crate) fn metadata() -> serde_json::Value {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = stdout_of(
         Command::new(cargo)

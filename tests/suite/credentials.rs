@@ -414,6 +414,32 @@ fn expired_credentials_are_refused_instead_of_making_a_dead_token() {
 }
 
 #[test]
+fn half_a_key_pair_in_the_environment_names_the_missing_half() {
+    let mut sb = Sandbox::new("halfkeys");
+    sb.set("AWS_ACCESS_KEY_ID", AKID);
+    let run = sb.run(&token_args(&[])).fails(4);
+    assert!(
+        run.stderr.contains(
+            "AWS_ACCESS_KEY_ID is set in the environment but AWS_SECRET_ACCESS_KEY is not"
+        ) && run.stderr.contains("hint: set AWS_SECRET_ACCESS_KEY too"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.lines().count(), 2, "{}", run.stderr);
+    sb.unset("AWS_ACCESS_KEY_ID")
+        .set("AWS_SECRET_ACCESS_KEY", SECRET);
+    let run = sb.run(&token_args(&[])).fails(4);
+    assert!(
+        run.stderr.contains(
+            "AWS_SECRET_ACCESS_KEY is set in the environment but AWS_ACCESS_KEY_ID is not"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(SECRET), "{}", run.stderr);
+}
+
+#[test]
 fn no_credentials_anywhere_is_a_clear_error() {
     let sb = Sandbox::new("nocreds");
     let run = sb.run(&token_args(&[])).fails(4);

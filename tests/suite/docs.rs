@@ -1,6 +1,8 @@
 //! What ships beside the binary stays true to it: the man pages in packaging/man are what
 //! `iamdb man` writes now, `man` can read them, and `--version` names the commit.
 
+use std::path::Path;
+
 use crate::common::*;
 
 #[test]
@@ -136,4 +138,100 @@ fn help_and_version() {
         assert!(help.contains(flag), "{flag}: {help}");
     }
     assert!(sb.run(&["--version"]).ok().stdout.starts_with("iamdb "));
+}
+
+/// The README's sh blocks under `heading`, up to the next `## ` heading.
+fn readme_commands(heading: &str) -> Vec<String> {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let start = readme
+        .find(heading)
+        .unwrap_or_else(|| panic!("no {heading}"));
+    let rest = &readme[start + heading.len()..];
+    let section = &rest[..rest.find("\n## ").unwrap_or(rest.len())];
+    section
+        .split("```sh\n")
+        .skip(1)
+        .map(|b| b[..b.find("```").unwrap()].to_string())
+        .collect()
+}
+
+#[test]
+fn the_quick_start_is_what_the_project_supports() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let quick = readme_commands("## Quick start");
+    // First: build both programs exactly as tested (--locked) and make a token.
+    let build = &quick[0];
+    let installs: Vec<&str> = build
+        .split("&&")
+        .map(str::trim)
+        .filter(|c| c.starts_with("cargo install"))
+        .collect();
+    assert_eq!(installs.len(), 2, "{build}");
+    for c in &installs {
+        assert!(
+            c.contains("--locked"),
+            "without --locked, cargo ignores Cargo.lock: {c}"
+        );
+    }
+    assert!(installs[0].ends_with("--path ."), "{build}");
+    assert!(
+        installs[1].ends_with("--path crates/iamdb-credentials"),
+        "{build}"
+    );
+    assert!(build.contains("&& iamdb token "), "{build}");
+    // Every `cargo install` of iamdb anywhere in the README is --locked too.
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    for line in readme
+        .lines()
+        .filter(|l| l.contains("cargo install") && l.contains("--path"))
+    {
+        assert!(line.contains("--locked"), "{line}");
+    }
+    // The test command is the one CI runs.
+    let ci = std::fs::read_to_string(root.join(".ci/run")).unwrap();
+    let test_command = quick
+        .iter()
+        .find(|c| c.contains("tests/run.sh"))
+        .expect("the Quick start's test command")
+        .trim();
+    assert!(
+        ci.lines()
+            .any(|l| l.trim() == format!("exec {test_command}")),
+        ".ci/run does not run {test_command:?}:\n{ci}"
+    );
+    // The Rust version the README names is Cargo.toml's rust-version, and no locked
+    // dependency needs a newer one.
+    let meta = crate::crates::metadata();
+    let ours = meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "iamdb")
+        .and_then(|p| p["rust_version"].as_str())
+        .expect("iamdb's rust-version")
+        .to_string();
+    let version = |v: &str| -> Vec<u32> { v.split('.').map(|n| n.parse().unwrap()).collect() };
+    for p in meta["packages"].as_array().unwrap() {
+        if let Some(needs) = p["rust_version"].as_str() {
+            assert!(
+                version(needs) <= version(&ours),
+                "{} {} needs Rust {needs}, but rust-version is {ours}",
+                p["name"],
+                p["version"]
+            );
+        }
+    }
+    for heading in ["## Quick start", "## Install"] {
+        let rest = &readme[readme.find(heading).unwrap()..];
+        assert!(
+            rest[..rest[3..].find("\n## ").unwrap_or(rest.len())]
+                .contains(&format!("Rust {ours} or newer")),
+            "{heading} does not say Rust {ours}"
+        );
+    }
+    assert!(
+        readme.contains("C compiler"),
+        "aws-lc-sys needs a C compiler; the README must say so"
+    );
 }

@@ -92,7 +92,7 @@ fn lifetimes_are_checked_against_the_engine() {
     let run = sb.run(&["token", "d", "--expires-in", "604801"]).fails(2);
     assert!(
         run.stderr
-            .contains("--expires-in must be between 1 and 604800 seconds (a week)"),
+            .contains("--expires-in: must be between 1 and 604800 seconds (a week)"),
         "{}",
         run.stderr
     );

@@ -132,3 +132,32 @@ fn oversized_input_is_refused() {
     let run = inspect(&sb, &"x".repeat(70_000), &[]).fails(2);
     assert!(run.stderr.contains("not a token"), "{}", run.stderr);
 }
+
+#[test]
+fn text_that_is_no_token_is_called_so() {
+    let sb = Sandbox::new("inspect-word");
+    // `echo hello | iamdb inspect`: not a token at all, not one cut in a .pgpass.
+    let run = inspect(&sb, "hello\n", &[]).fails(6);
+    assert!(
+        run.stdout.contains("problem: not an IAM token"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains(".pgpass"), "{}", run.stdout);
+    assert!(run.stdout.contains("endpoint     -\n"), "{}", run.stdout);
+    assert_eq!(run.stderr, "", "the report is the message");
+    let json = inspect(&sb, "hello\n", &["--format", "json"])
+        .fails(6)
+        .json();
+    assert_eq!(json["usable"], false);
+    assert!(
+        json["problems"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("not an IAM token"),
+        "{json}"
+    );
+    // A token cut at its first `:` is still named for what it is.
+    let run = inspect(&sb, &format!("{HOST}\n"), &[]).fails(6);
+    assert!(run.stdout.contains("unescaped `:`"), "{}", run.stdout);
+}

@@ -9,7 +9,7 @@
 //! command reads), hardening (faults and load), security (other users, untidy setups),
 //! protocol (iamdb and its helper), crates (the dependency graph), docs (man pages, help,
 //! README), packaging (the .deb, the RPM and the rest), mfa (role sessions with MFA codes); dsql
-//! (Aurora DSQL, every bridge).
+//! (Aurora DSQL, every bridge); network (failures on the way to AWS, said in one line).
 #![cfg(target_os = "linux")]
 
 mod common;
@@ -31,6 +31,7 @@ mod inspect;
 mod mfa;
 mod mycnf;
 mod mysql;
+mod network;
 mod packaging;
 mod pgadmin;
 mod pgadmin_harness;

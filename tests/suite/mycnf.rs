@@ -120,3 +120,55 @@ fn mycnf_sync_serves_defaults_group_suffix() {
     let run = suffix("db");
     assert_ne!(run.code, 0);
 }
+
+const MY_PROFILE: &str = "[profiles.m]\nengine = \"mariadb\"\nhost = \"my1.c9akciq32.eu-west-1.rds.amazonaws.com\"\nuser = \"app\"\n";
+
+#[test]
+fn remove_deletes_the_option_files_iamdb_made_and_keeps_the_users_own() {
+    let sb = Sandbox::new("mycnf-leftover").with_env_keys();
+    sb.write_config(MY_PROFILE);
+    let user_cnf = sb.home().join(".my.cnf");
+    let tokens = sb.root.join("config/iamdb/my.cnf");
+    let sync = ["mycnf", "sync", "--flavour", "mariadb"];
+    let remove = ["mycnf", "sync", "--remove", "--flavour", "mariadb"];
+
+    // No ~/.my.cnf before: iamdb makes it for its include, and takes it away again.
+    sb.run(&sync).ok();
+    assert!(user_cnf.is_file() && tokens.is_file());
+    let run = sb.run(&remove).ok();
+    assert!(
+        !tokens.exists(),
+        "iamdb's option file with no group was left"
+    );
+    assert!(!user_cnf.exists(), "the ~/.my.cnf iamdb made was left");
+    for gone in [&tokens, &user_cnf] {
+        assert!(
+            run.stdout.contains(&format!("removed {}:", gone.display())),
+            "{}",
+            run.stdout
+        );
+    }
+    sb.run(&remove).ok();
+    assert!(
+        !user_cnf.exists() && !tokens.exists(),
+        "--remove created empty files"
+    );
+
+    // The user's own ~/.my.cnf stays byte for byte, even when all it holds is a comment.
+    for mine in ["# mine\n", "; a comment without a newline"] {
+        std::fs::write(&user_cnf, mine).unwrap();
+        sb.run(&sync).ok();
+        assert!(
+            std::fs::read_to_string(&user_cnf)
+                .unwrap()
+                .contains("!include ")
+        );
+        sb.run(&remove).ok();
+        assert!(!tokens.exists());
+        let left = std::fs::read_to_string(&user_cnf).unwrap();
+        assert!(
+            left.starts_with(mine) && left[mine.len()..].trim().is_empty(),
+            "{left:?}"
+        );
+    }
+}

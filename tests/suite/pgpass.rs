@@ -96,3 +96,71 @@ fn pgpass_sync_feeds_plain_psql() {
     );
     assert_eq!(plain(&conninfo).ok().stdout, "app\n");
 }
+
+const PG_PROFILE: &str = "[profiles.db]\nengine = \"postgres\"\nhost = \"db1.c9akciq32.eu-west-1.rds.amazonaws.com\"\nuser = \"app\"\n";
+
+#[test]
+fn remove_deletes_a_pgpass_iamdb_made_and_keeps_the_users_own() {
+    let sb = Sandbox::new("pgpass-leftover").with_env_keys();
+    sb.write_config(PG_PROFILE);
+    let pgpass = sb.home().join(".pgpass");
+
+    // iamdb made the file: nothing is left of it once its lines go.
+    sb.run(&["pgpass", "sync"]).ok();
+    assert!(pgpass.is_file());
+    let run = sb.run(&["pgpass", "sync", "--remove"]).ok();
+    assert!(!pgpass.exists(), "an empty .pgpass was left behind");
+    assert!(
+        run.stdout.contains("nothing but iamdb's own lines"),
+        "{}",
+        run.stdout
+    );
+    // Removing what is not there creates nothing.
+    sb.run(&["pgpass", "sync", "--remove"]).ok();
+    assert!(!pgpass.exists(), "--remove created an empty .pgpass");
+
+    // The user's file stays, byte for byte, even when all it holds is a comment.
+    use std::os::unix::fs::PermissionsExt;
+    for mine in [
+        "# mine\n",
+        "# no newline at the end",
+        "\n# after a blank line\n\n",
+    ] {
+        std::fs::write(&pgpass, mine).unwrap();
+        std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
+        sb.run(&["pgpass", "sync"]).ok();
+        let run = sb.run(&["pgpass", "sync", "--remove"]).ok();
+        assert!(!run.stdout.contains("nothing but"), "{}", run.stdout);
+        let left = std::fs::read_to_string(&pgpass).unwrap();
+        assert!(
+            left.starts_with(mine) && left[mine.len()..].trim().is_empty(),
+            "{left:?}"
+        );
+    }
+    // A file of the user's that was empty before iamdb came is left, not removed for being
+    // empty when iamdb took nothing out.
+    std::fs::write(&pgpass, "").unwrap();
+    sb.run(&["pgpass", "sync", "--remove"]).ok();
+    assert_eq!(std::fs::read_to_string(&pgpass).unwrap(), "");
+
+    // Through a symlink, iamdb never deletes: the link stays and its file is emptied.
+    std::fs::remove_file(&pgpass).unwrap();
+    let real = sb.root.join("dotfiles-pgpass");
+    std::fs::write(&real, "").unwrap();
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::os::unix::fs::symlink(&real, &pgpass).unwrap();
+    sb.run(&["pgpass", "sync"]).ok();
+    assert!(
+        std::fs::read_to_string(&real)
+            .unwrap()
+            .contains("# iamdb profile db\n")
+    );
+    sb.run(&["pgpass", "sync", "--remove"]).ok();
+    assert!(
+        std::fs::symlink_metadata(&pgpass)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read_to_string(&real).unwrap(), "");
+}

@@ -78,3 +78,54 @@ fn psql_service_logs_in_after_pgservice_and_pgpass_sync() {
         "[db]\nhost=mine\n"
     );
 }
+
+const PG_PROFILES: &str = "[profiles.db]\nengine = \"postgres\"\nhost = \"db1.c9akciq32.eu-west-1.rds.amazonaws.com\"\nuser = \"app\"\n\
+                           [profiles.db2]\nengine = \"postgres\"\nhost = \"db2.c9akciq32.eu-west-1.rds.amazonaws.com\"\nuser = \"app\"\n";
+
+#[test]
+fn remove_deletes_a_service_file_iamdb_made_and_keeps_the_users_own() {
+    let sb = Sandbox::new("service-leftover").with_env_keys();
+    sb.write_config(PG_PROFILES);
+    let services = sb.home().join(".pg_service.conf");
+
+    sb.run(&["pgservice", "sync"]).ok();
+    let text = std::fs::read_to_string(&services).unwrap();
+    assert!(
+        text.contains("[db]\n") && text.contains("[db2]\n"),
+        "{text}"
+    );
+    // One section out: the file stays, with the other.
+    sb.run(&["pgservice", "sync", "--remove", "db"]).ok();
+    assert!(
+        std::fs::read_to_string(&services)
+            .unwrap()
+            .contains("[db2]\n")
+    );
+    // The last one out: only the blank line iamdb put between sections would be left.
+    let run = sb.run(&["pgservice", "sync", "--remove"]).ok();
+    assert!(
+        !services.exists(),
+        "an empty pg_service.conf was left behind"
+    );
+    assert!(
+        run.stdout.contains("nothing but iamdb's own lines"),
+        "{}",
+        run.stdout
+    );
+    sb.run(&["pgservice", "sync", "--remove"]).ok();
+    assert!(
+        !services.exists(),
+        "--remove created an empty pg_service.conf"
+    );
+
+    // The user's file stays, byte for byte, even when all it holds is a comment.
+    let mine = "# my services go here\n";
+    std::fs::write(&services, mine).unwrap();
+    sb.run(&["pgservice", "sync"]).ok();
+    sb.run(&["pgservice", "sync", "--remove"]).ok();
+    let left = std::fs::read_to_string(&services).unwrap();
+    assert!(
+        left.starts_with(mine) && left[mine.len()..].trim().is_empty(),
+        "{left:?}"
+    );
+}

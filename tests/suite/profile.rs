@@ -163,14 +163,14 @@ fn profile_add_refuses_bad_input_and_broken_files() {
                 "profile", "add", "x", "--host", "h", "--user", "u", "--port", "0",
             ],
             2,
-            "--port must be between 1 and 65535",
+            "--port: must be between 1 and 65535",
         ),
         (
             &[
                 "profile", "add", "x", "--host", "h\nx", "--user", "u", "--port", "1",
             ],
             2,
-            "--host contains '\\n'",
+            "--host: contains '\\n'",
         ),
         (
             &[
@@ -178,7 +178,7 @@ fn profile_add_refuses_bad_input_and_broken_files() {
                 "mars",
             ],
             2,
-            "--region \"mars\" is not an AWS region name",
+            "--region: \"mars\" is not an AWS region name",
         ),
         (
             &[
@@ -195,7 +195,7 @@ fn profile_add_refuses_bad_input_and_broken_files() {
                 "900",
             ],
             2,
-            "--refresh-margin must be",
+            "--refresh-margin: must be",
         ),
     ] {
         let run = sb.run(args).fails(code);
@@ -251,4 +251,35 @@ impl OutputAsync for std::process::Command {
             .spawn()
             .unwrap()
     }
+}
+
+#[test]
+fn profile_add_refuses_a_region_typo_and_leaves_the_file() {
+    let sb = Sandbox::new("addregion");
+    let before = "# mine\n[profiles.a]\nhost = \"h\"\n";
+    sb.write_config(before);
+    let add = |region: &str| {
+        sb.run(&[
+            "profile", "add", "x", "--host", HOST, "--engine", "postgres", "--user", "u",
+            "--region", region,
+        ])
+    };
+    let run = add("eu-wset-1").fails(2);
+    assert_eq!(
+        run.stderr,
+        "iamdb: error: --region: eu-wset-1 is not an AWS region; did you mean eu-west-1?\n"
+    );
+    assert_eq!(std::fs::read_to_string(sb.config_path()).unwrap(), before);
+
+    // A region newer than iamdb is saved, with a warning that says so.
+    let run = add("xy-moon-1").ok();
+    assert!(
+        run.stderr
+            .contains("iamdb: warning: region xy-moon-1 is not one iamdb")
+            && run.stderr.contains("newer than this release"),
+        "{}",
+        run.stderr
+    );
+    let after = std::fs::read_to_string(sb.config_path()).unwrap();
+    assert!(after.contains("region = \"xy-moon-1\""), "{after}");
 }

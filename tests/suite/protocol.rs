@@ -85,9 +85,57 @@ fn a_missing_helper_is_an_installation_problem() {
     c.args(["token", "db", "--no-cache"])
         .env("PATH", "/usr/bin:/bin");
     let r = Run::from(c.output().unwrap()).fails(7);
-    assert!(
-        r.stderr.contains("iamdb-credentials is not installed"),
+    let beside = dir.join("iamdb-credentials");
+    assert_eq!(
+        r.stderr.lines().next().unwrap_or(""),
+        format!(
+            "iamdb: error: iamdb-credentials is not installed next to iamdb (no {}) or in an absolute directory on PATH (looked in /usr/bin, /bin)",
+            beside.display()
+        ),
         "{}",
         r.stderr
     );
+    assert!(
+        r.stderr.contains("hint: reinstall iamdb")
+            && r.stderr.contains(&format!(
+                "or put iamdb-credentials from the same release in {}",
+                dir.display()
+            )),
+        "{}",
+        r.stderr
+    );
+
+    // There, but not executable (or its interpreter missing): an installation problem too,
+    // with the fix, never an internal error.
+    for (script, mode, says) in [
+        ("#!/bin/sh\n", 0o644, "it is not executable"),
+        (
+            "#!/nonexistent/sh\n",
+            0o755,
+            "it, or the interpreter its first line names, is not there",
+        ),
+    ] {
+        std::fs::write(&beside, script).unwrap();
+        std::fs::set_permissions(&beside, std::fs::Permissions::from_mode(mode)).unwrap();
+        let mut c = sb.command(dir.join("iamdb").to_str().unwrap());
+        c.args(["token", "db", "--no-cache"])
+            .env("PATH", "/usr/bin:/bin");
+        let r = Run::from(c.output().unwrap()).fails(7);
+        assert!(
+            r.stderr.starts_with(&format!(
+                "iamdb: error: cannot run {}: {says}",
+                beside.display()
+            )) && r.stderr.contains("hint: "),
+            "{}",
+            r.stderr
+        );
+    }
+    // A helper the system cannot start (a library missing: the loader exits 127).
+    std::fs::write(&beside, "#!/bin/sh\nexit 127\n").unwrap();
+    std::fs::set_permissions(&beside, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut c = sb.command(dir.join("iamdb").to_str().unwrap());
+    c.args(["token", "db", "--no-cache"])
+        .env("PATH", "/usr/bin:/bin");
+    let r = Run::from(c.output().unwrap()).fails(7);
+    assert!(r.stderr.contains("could not start"), "{}", r.stderr);
 }

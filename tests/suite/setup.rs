@@ -191,7 +191,7 @@ fn arguments_are_checked() {
     assert_eq!(name.code, 2);
     assert!(
         name.stderr
-            .contains("--resource-id \"mydb\" is not a resource id"),
+            .contains("--resource-id: \"mydb\" is not a resource id"),
         "{}",
         name.stderr
     );
@@ -287,6 +287,58 @@ fn postgres_sql_creates_users_that_log_in_with_iamdb() {
         for statement in doc["sql"].as_array().unwrap() {
             pg.sql(statement.as_str().unwrap());
         }
+        // A table from before the grants, and one the master user creates after them (the
+        // default privileges); `serial` needs its sequence too.
+        pg.sql_in(
+            "shop",
+            &format!("CREATE TABLE setup_before_{i} (id serial PRIMARY KEY, v text)"),
+        );
+        for statement in doc["database_sql"].as_array().unwrap() {
+            pg.sql_in("shop", statement.as_str().unwrap());
+        }
+        pg.sql_in(
+            "shop",
+            &format!("CREATE TABLE setup_after_{i} (id serial PRIMARY KEY, v text)"),
+        );
+        let as_user = |sql: &str| {
+            sb.run(&[
+                "psql",
+                &format!("u{i}"),
+                "--",
+                "-X",
+                "-qtA",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                sql,
+            ])
+        };
+        for table in [format!("setup_before_{i}"), format!("setup_after_{i}")] {
+            let rows = as_user(&format!(
+                "INSERT INTO {table} (v) VALUES ('x'); UPDATE {table} SET v = 'y'; \
+                 SELECT count(*) FROM {table} WHERE v = 'y'"
+            ))
+            .ok()
+            .stdout;
+            assert_eq!(rows, "1\n", "{name} on {table}");
+            as_user(&format!("DELETE FROM {table}")).ok();
+        }
+        // The application user changes no schema: the broad grant is only a comment.
+        for (change, why) in [
+            (
+                format!("CREATE TABLE setup_mine_{i} (x int)"),
+                "permission denied",
+            ),
+            (format!("DROP TABLE setup_before_{i}"), "must be owner"),
+            (
+                format!("CREATE SCHEMA setup_schema_{i}"),
+                "permission denied",
+            ),
+        ] {
+            let run = as_user(&change);
+            assert_ne!(run.code, 0, "{name} could {change}");
+            assert!(run.stderr.contains(why), "{change}: {}", run.stderr);
+        }
         let member = pg.sql(&format!(
             "SELECT count(*) FROM pg_auth_members m JOIN pg_roles u ON u.oid = m.member \
              JOIN pg_roles g ON g.oid = m.roleid WHERE g.rolname = 'rds_iam' AND u.rolname = $q${name}$q$"
@@ -345,6 +397,33 @@ fn mariadb_sql_creates_users_that_require_tls() {
         my.sql(&create);
         for statement in &sql[1..] {
             my.sql(statement);
+        }
+        // What an application user does works; changing the schema does not (the broad
+        // grant is only a comment).
+        my.sql(&format!(
+            "CREATE TABLE IF NOT EXISTS shop.setup_grants_{i} (id INT AUTO_INCREMENT PRIMARY KEY, v TEXT)"
+        ));
+        let as_user =
+            |sql: &str| sb.run(&["mariadb", &format!("u{i}"), "--", "-N", "-B", "-e", sql]);
+        let rows = as_user(&format!(
+            "INSERT INTO shop.setup_grants_{i} (v) VALUES ('x'); UPDATE shop.setup_grants_{i} SET v = 'y'; \
+             SELECT COUNT(*) FROM shop.setup_grants_{i} WHERE v = 'y'; DELETE FROM shop.setup_grants_{i}"
+        ))
+        .ok()
+        .stdout;
+        assert_eq!(rows, "1\n", "{name}");
+        for change in [
+            format!("CREATE TABLE shop.setup_mine_{i} (x INT)"),
+            format!("DROP TABLE shop.setup_grants_{i}"),
+            format!("ALTER TABLE shop.setup_grants_{i} ADD COLUMN w INT"),
+        ] {
+            let run = as_user(&change);
+            assert_ne!(run.code, 0, "{name} could {change}");
+            assert!(
+                run.stderr.contains("command denied"),
+                "{change}: {}",
+                run.stderr
+            );
         }
         let ssl = my.sql(&format!(
             "SELECT ssl_type FROM mysql.user WHERE user = {} AND host = '%'",
@@ -420,4 +499,56 @@ fn mysql_grants_reach_only_the_profiles_database() {
         other.stdout
     );
     assert!(other.stderr.contains("Access denied"), "{}", other.stderr);
+}
+
+#[test]
+fn setup_prints_the_narrow_grant_and_the_broad_one_as_a_comment() {
+    let sb = Sandbox::new("setup-narrow").with_env_keys();
+    sb.write_config(
+        "[profiles.pg]\nengine = \"postgres\"\nhost = \"db.c9akciq32.eu-west-1.rds.amazonaws.com\"\nuser = \"app\"\ndatabase = \"shop\"\n\
+         [profiles.my]\nengine = \"mariadb\"\nhost = \"my.c9akciq32.eu-west-1.rds.amazonaws.com\"\nuser = \"app\"\ndatabase = \"shop\"\n",
+    );
+    let text = |profile: &str| {
+        sb.run(&[
+            "setup",
+            profile,
+            "--resource-id",
+            "db-ABC",
+            "--account",
+            "123456789012",
+        ])
+        .ok()
+        .stdout
+    };
+    let pg = text("pg");
+    for line in [
+        "GRANT CONNECT ON DATABASE \"shop\" TO \"app\";",
+        "\\connect \"shop\"",
+        "GRANT USAGE ON SCHEMA public TO \"app\";",
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO \"app\";",
+        "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO \"app\";",
+        "-- GRANT ALL PRIVILEGES ON DATABASE \"shop\" TO \"app\";",
+    ] {
+        assert!(pg.lines().any(|l| l == line), "{line:?} missing from\n{pg}");
+    }
+    let my = text("my");
+    for line in [
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON `shop`.* TO `app`@`%`;",
+        "-- GRANT ALL PRIVILEGES ON `shop`.* TO `app`@`%`;",
+    ] {
+        assert!(my.lines().any(|l| l == line), "{line:?} missing from\n{my}");
+    }
+    // The broad grant is never a statement that runs when the SQL is pasted.
+    for out in [&pg, &my] {
+        assert!(
+            !out.lines().any(|l| l.starts_with("GRANT ALL")),
+            "an uncommented broad grant:\n{out}"
+        );
+    }
+    let doc = offline_setup(&sb, "my");
+    assert_eq!(
+        doc["broad_sql"],
+        serde_json::json!(["GRANT ALL PRIVILEGES ON `shop`.* TO `app`@`%`;"])
+    );
+    assert!(!doc["sql"].to_string().contains("ALL PRIVILEGES"), "{doc}");
 }

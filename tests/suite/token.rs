@@ -20,12 +20,12 @@ fn token_usage_errors_name_the_flag() {
         (
             &["token", "--host", "db host", "--user", "u", "--port", "1"],
             2,
-            "--host contains ' '",
+            "--host: contains ' '",
         ),
         (
             &["token", "--host", HOST, "--user", "", "--port", "1"],
             2,
-            "--user is empty",
+            "--user: is empty",
         ),
         (
             &["token", "--host", HOST, "--user", "a\nb", "--port", "1"],
@@ -35,7 +35,7 @@ fn token_usage_errors_name_the_flag() {
         (
             &["token", "--host", HOST, "--user", "u", "--port", "0"],
             2,
-            "--port must be between 1 and 65535, not 0",
+            "--port: must be between 1 and 65535, not 0",
         ),
         (
             &["token", "--host", HOST, "--user", "u", "--port", "70000"],
@@ -45,19 +45,185 @@ fn token_usage_errors_name_the_flag() {
         (
             &["token", "--host", HOST, "--user", "u", "--engine", "oracle"],
             2,
-            "invalid value 'oracle'",
+            "--engine: \"oracle\" is not one of postgres, mysql",
         ),
         (&["token", "producton"], 3, "no profile named 'producton'"),
         (&["token", "producton"], 3, "did you mean 'production'"),
         (
             &["token", "production", "--format", "yaml"],
             2,
-            "invalid value 'yaml'",
+            "--format: \"yaml\" is not one of text, raw or json",
         ),
     ] {
         let run = sb.run(args).fails(code);
         assert!(run.stderr.contains(want), "{args:?}: {}", run.stderr);
         assert!(run.stdout.is_empty());
+    }
+}
+
+#[test]
+fn flag_value_errors_have_one_prefix_and_one_wording() {
+    let sb = Sandbox::new("flagwords").with_env_keys();
+    let base = ["token", "--host", HOST, "--user", "u"];
+    for (extra, want) in [
+        (
+            &["--port", "0"][..],
+            "iamdb: error: --port: must be between 1 and 65535, not 0\n",
+        ),
+        (
+            &["--port", "99999"][..],
+            "iamdb: error: --port: must be between 1 and 65535, not 99999\n",
+        ),
+        (
+            &["--port", "x"][..],
+            "iamdb: error: --port: must be between 1 and 65535, not \"x\"\n",
+        ),
+        // Values with named choices, the setting's (checked by the schema, as the config
+        // file's are) and clap's own alike.
+        (
+            &["--port", "1", "--engine", "postgress"][..],
+            "iamdb: error: --engine: \"postgress\" is not one of postgres, mysql, mariadb, dsql, elasticache or memorydb; did you mean postgres?\n",
+        ),
+        (
+            &["--port", "1", "--format", "yaml"][..],
+            "iamdb: error: --format: \"yaml\" is not one of text, raw or json\n",
+        ),
+    ] {
+        let args = [&base[..], extra].concat();
+        let run = sb.run(&args).fails(2);
+        assert_eq!(run.stderr, want, "{args:?}");
+        assert!(run.stdout.is_empty());
+    }
+    // clap's other errors carry iamdb's prefix too.
+    let run = sb.run(&["token", "--bogus"]).fails(2);
+    assert!(
+        run.stderr
+            .starts_with("iamdb: error: unexpected argument '--bogus' found"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.lines().any(|l| l.starts_with("error:")),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn region_typos_in_flags_are_usage_errors_that_suggest_the_region() {
+    let sb = Sandbox::new("regiontypo").with_env_keys();
+    for (region, want) in [
+        (
+            "eu-wset-1",
+            "iamdb: error: --region: eu-wset-1 is not an AWS region; did you mean eu-west-1?\n",
+        ),
+        (
+            "us-gov-wset-1",
+            "iamdb: error: --region: us-gov-wset-1 is not an AWS region; did you mean us-gov-west-1?\n",
+        ),
+        (
+            "eu-west1",
+            "iamdb: error: --region: \"eu-west1\" is not an AWS region name; did you mean eu-west-1?\n",
+        ),
+    ] {
+        let run = sb
+            .run(&[
+                "token",
+                "--host",
+                HOST,
+                "--engine",
+                "postgres",
+                "--user",
+                "app",
+                "--region",
+                region,
+                "--no-cache",
+            ])
+            .fails(2);
+        assert_eq!(run.stderr, want);
+        assert!(run.stdout.is_empty(), "no token: {}", run.stdout);
+    }
+}
+
+#[test]
+fn a_region_newer_than_iamdb_is_used_with_a_warning() {
+    let sb = Sandbox::new("newregion").with_env_keys();
+    let newer = "db1.c9akciq32.xy-moon-1.rds.amazonaws.com";
+    let run = sb
+        .run(&[
+            "token",
+            "--host",
+            newer,
+            "--engine",
+            "postgres",
+            "--user",
+            "app",
+            "--region",
+            "xy-moon-1",
+            "--no-cache",
+        ])
+        .ok();
+    assert_eq!(
+        run.stderr,
+        format!(
+            "iamdb: warning: region xy-moon-1 is not one iamdb {} knows: taken for a region newer than this release\n",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+    assert!(
+        run.token().contains("%2Fxy-moon-1%2Frds-db"),
+        "{}",
+        run.token()
+    );
+
+    // The same region read from the endpoint name: AWS named it, so no warning.
+    let run = sb
+        .run(&[
+            "token",
+            "--host",
+            newer,
+            "--engine",
+            "postgres",
+            "--user",
+            "app",
+            "--no-cache",
+        ])
+        .ok();
+    assert_eq!(run.stderr, "");
+    assert!(
+        run.token().contains("%2Fxy-moon-1%2Frds-db"),
+        "{}",
+        run.token()
+    );
+
+    // Known regions of every partition are taken silently.
+    for region in [
+        "eu-west-1",
+        "ap-southeast-7",
+        "cn-northwest-1",
+        "us-gov-east-1",
+        "eusc-de-east-1",
+    ] {
+        let run = sb
+            .run(&[
+                "token",
+                "--host",
+                "10.0.0.1",
+                "--engine",
+                "postgres",
+                "--user",
+                "app",
+                "--region",
+                region,
+                "--no-cache",
+            ])
+            .ok();
+        assert_eq!(run.stderr, "", "{region}");
+        assert!(
+            run.token().contains(&format!("%2F{region}%2Frds-db")),
+            "{region}: {}",
+            run.token()
+        );
     }
 }
 

@@ -15,7 +15,7 @@ use toml_edit::{Item, TableLike};
 use crate::engine::{self, Engine, Family};
 use crate::error::{Error, Result};
 pub use crate::settings::Settings;
-use crate::settings::{SCHEMA, Scope};
+use crate::settings::{SCHEMA, Scope, nearest};
 
 pub const DEFAULT_REFRESH_MARGIN: u32 = 120;
 
@@ -242,16 +242,6 @@ impl Located<'_> {
         let (line, col) = line_col(self.text, span.start);
         Error::config(format!("{}:{line}:{col}: {message}", self.path.display()))
     }
-}
-
-/// The nearest of `names` to `name` (a typo of one or two letters, or a prefix).
-pub fn nearest<'a>(name: &str, names: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    names
-        .into_iter()
-        .map(|n| (strsim::levenshtein(name, n), n))
-        .filter(|(d, n)| *d <= 2.max(name.len() / 4) || n.starts_with(name) || name.starts_with(n))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, n)| n)
 }
 
 /// Where `key` is written in `table` (the file's start when toml_edit kept no position).
@@ -485,7 +475,24 @@ impl Config {
         if let Some(aws) = profile.set.sign_host.clone() {
             profile.stand_for(aws, None);
         }
+        if let Some(region) = &profile.set.region {
+            warn_new_region(region);
+        }
         Ok(profile)
+    }
+}
+
+/// Warns, once per process, that `region` (a setting or flag, checked when it was read) is
+/// not a region iamdb knows: a region newer than this release is used all the same.
+fn warn_new_region(region: &str) {
+    static WARNED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    if crate::endpoint::check_region(region) != Ok(crate::endpoint::RegionCheck::New) {
+        return;
+    }
+    let mut warned = WARNED.lock().unwrap_or_else(|e| e.into_inner());
+    if !warned.iter().any(|r| r == region) {
+        warned.push(region.to_string());
+        crate::diag::warn(crate::endpoint::new_region_warning(region));
     }
 }
 
@@ -806,6 +813,10 @@ connect_port = 13306
             (
                 "[profiles.a]\nregion = \"Ireland\"\n",
                 "/cfg/config.toml:2:10: region \"Ireland\" is not an AWS region name",
+            ),
+            (
+                "[defaults]\nregion = \"eu-wset-1\"\n",
+                "/cfg/config.toml:2:10: region eu-wset-1 is not an AWS region; did you mean eu-west-1?",
             ),
             (
                 "[profiles.a]\nrefresh_margin = 900\n",

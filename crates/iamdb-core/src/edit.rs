@@ -22,8 +22,33 @@ const MAX_EDITED_BYTES: u64 = 16 << 20;
 pub fn edit_file(
     path: &Path,
     private: Option<u32>,
-    mut edit: impl FnMut(&str) -> Result<String>,
+    edit: impl FnMut(&str) -> Result<String>,
 ) -> Result<()> {
+    edit_inner(path, private, false, edit).map(|_| ())
+}
+
+/// Like [`edit_file`], for a file that may have held nothing but iamdb's own text: when the
+/// edit takes text out and leaves nothing but whitespace, the file is removed rather than
+/// left empty, and a file that does not exist is not created just to be empty. A file with
+/// anything else in it (a comment of the user's is enough) is written as [`edit_file`] would,
+/// and so is one the edit leaves as it was. Only a regular file of this user's is removed, by
+/// its own name, under the same lock and only if nobody changed it since it was read: a
+/// symlinked file (a dotfile linked from a repository) is written empty instead, so that
+/// iamdb never deletes through a link. Returns whether the file was removed.
+pub fn edit_or_remove(
+    path: &Path,
+    private: Option<u32>,
+    edit: impl FnMut(&str) -> Result<String>,
+) -> Result<bool> {
+    edit_inner(path, private, true, edit)
+}
+
+fn edit_inner(
+    path: &Path,
+    private: Option<u32>,
+    remove_emptied: bool,
+    mut edit: impl FnMut(&str) -> Result<String>,
+) -> Result<bool> {
     let unsafe_place = |e: std::io::Error| Error::config(e.to_string());
     fsutil::check_home_owner(path).map_err(unsafe_place)?;
     let target = fsutil::write_target(path)
@@ -43,9 +68,36 @@ pub fn edit_file(
     }
     let _lock = fsutil::edit_lock(&target)
         .map_err(|e| Error::config(format!("cannot lock {}: {e}", target.display())))?;
+    let absent = fsutil::Fingerprint::of(None);
     for round in 0..50 {
         let (text, read) = read_for_edit(&target, private.is_some())?;
         let new_text = edit(&text)?;
+        if remove_emptied && new_text.trim().is_empty() {
+            if read == absent {
+                // Nothing to create; unless a file appeared meanwhile, nothing to do.
+                let now = fsutil::Fingerprint::at(&target)
+                    .map_err(|e| Error::config(format!("cannot read {}: {e}", target.display())))?;
+                if now == absent {
+                    return Ok(false);
+                }
+                continue;
+            }
+            // Only the file itself, never through a link: `target` is `path` when `path` is
+            // not a symbolic link.
+            if new_text != text && target == path {
+                let removed = fsutil::remove_if_unchanged(&target, &read).map_err(|e| {
+                    Error::config(format!("cannot remove {}: {e}", target.display()))
+                })?;
+                if removed {
+                    return Ok(true);
+                }
+                if fsutil::Fingerprint::at(&target).ok().as_ref() != Some(&read) {
+                    tracing::debug!(round, path = %target.display(), "changed by another program while editing; again");
+                    continue;
+                }
+                // Unchanged but not removable (another user's file): written empty below.
+            }
+        }
         if let Some(mode) = private
             && round == 0
             && let Ok(meta) = std::fs::metadata(&target)
@@ -61,7 +113,7 @@ pub fn edit_file(
         let written = fsutil::replace_if_unchanged(&target, new_text.as_bytes(), private, &read)
             .map_err(|e| Error::config(format!("cannot write {}: {e}", target.display())))?;
         if written {
-            return Ok(());
+            return Ok(false);
         }
         tracing::debug!(round, path = %target.display(), "changed by another program while editing; again");
     }

@@ -169,7 +169,134 @@ pub fn short_region(code: &str) -> Option<String> {
     is_region_name(&region).then_some(region)
 }
 
-/// `us-east-1`, `eu-central-2`, `us-gov-west-1`, `cn-northwest-1`, `ap-southeast-5`, ...
+/// Every region of the partitions iamdb knows, by partition: commercial (`aws`), China
+/// (`aws-cn`), GovCloud (`aws-us-gov`), the ISO partitions (`aws-iso`, `aws-iso-b`,
+/// `aws-iso-e`, `aws-iso-f`) and the European Sovereign Cloud (`aws-eusc`).
+///
+/// Taken on 2026-12-01 from botocore 1.43.11's `data/partitions.json` (the `regions` of each
+/// partition, its `aws-*-global` pseudo-regions left out), which agrees with its
+/// `data/endpoints.json`. To refresh it:
+/// `python3 -c "import botocore, os, json; print(json.load(open(os.path.join(os.path.dirname(botocore.__file__), 'data/partitions.json'))))"`.
+/// A region missing here still works (with a warning) unless its name is one or two edits
+/// from one listed: see [`check_region`].
+pub const KNOWN_REGIONS: &[&str] = &[
+    // aws
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-6",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    // aws-cn
+    "cn-north-1",
+    "cn-northwest-1",
+    // aws-us-gov
+    "us-gov-east-1",
+    "us-gov-west-1",
+    // aws-iso
+    "us-iso-east-1",
+    "us-iso-west-1",
+    // aws-iso-b
+    "us-isob-east-1",
+    "us-isob-west-1",
+    // aws-iso-e
+    "eu-isoe-west-1",
+    // aws-iso-f
+    "us-isof-east-1",
+    "us-isof-south-1",
+    // aws-eusc
+    "eusc-de-east-1",
+];
+
+/// What iamdb makes of a region name someone wrote (a flag, a setting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegionCheck {
+    /// One of [`KNOWN_REGIONS`].
+    Known,
+    /// A well-formed name iamdb does not know and that is no typo of one it knows: a region
+    /// newer than this release (a new number in a known area, `ap-southeast-9`, or a name far
+    /// from every known one). It is used, with a warning.
+    New,
+}
+
+/// Checks a region name: a known region, or a well-formed one too far from every known
+/// region to be a typo of it ([`RegionCheck::New`]). The error says what is wrong without
+/// naming the setting (the caller does): a name one or two edits (Damerau-Levenshtein) from a
+/// known region is taken for a typo of it and refused with the suggestion, as is a name that
+/// is not a region name at all. A name that only changes a known region's number
+/// (`us-east-3`) is taken for a new region, since that is how AWS names most of them.
+pub fn check_region(name: &str) -> Result<RegionCheck, String> {
+    if KNOWN_REGIONS.contains(&name) {
+        return Ok(RegionCheck::Known);
+    }
+    let well_formed = is_region_name(name);
+    if well_formed && let Some((area, _)) = name.rsplit_once('-') {
+        let known_area = KNOWN_REGIONS
+            .iter()
+            .any(|r| r.rsplit_once('-').is_some_and(|(a, _)| a == area));
+        if known_area {
+            return Ok(RegionCheck::New);
+        }
+    }
+    let lower = name.to_ascii_lowercase();
+    let near = KNOWN_REGIONS
+        .iter()
+        .map(|r| (strsim::damerau_levenshtein(&lower, r), *r))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, r)| r);
+    match (near, well_formed) {
+        (Some(near), true) => Err(format!("{name} is not an AWS region; did you mean {near}?")),
+        (Some(near), false) => Err(format!(
+            "{name:?} is not an AWS region name; did you mean {near}?"
+        )),
+        (None, true) => Ok(RegionCheck::New),
+        (None, false) => Err(format!(
+            "{name:?} is not an AWS region name (like \"eu-west-1\")"
+        )),
+    }
+}
+
+/// The warning for a region [`check_region`] calls new: iamdb signs for it all the same.
+pub fn new_region_warning(name: &str) -> String {
+    format!(
+        "region {name} is not one iamdb {} knows: taken for a region newer than this release",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// Whether `s` is shaped like a region name: `us-east-1`, `eu-central-2`, `us-gov-west-1`,
+/// `cn-northwest-1`, `eusc-de-east-1`, ... (lower-case words and a number, joined by `-`),
+/// known or not. Endpoint names are read with it, so that the endpoints of a region newer
+/// than this release still say their region; settings and flags go through [`check_region`].
 pub fn is_region_name(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.len() >= 3
@@ -350,6 +477,60 @@ mod tests {
         ] {
             assert_eq!(short_region(code).as_deref(), want, "{code}");
         }
+    }
+
+    #[test]
+    fn region_typos_are_refused_and_new_regions_accepted() {
+        for known in [
+            "eu-west-1",
+            "ap-southeast-7",
+            "mx-central-1",
+            "cn-northwest-1",
+        ] {
+            assert_eq!(check_region(known), Ok(RegionCheck::Known), "{known}");
+        }
+        for known in [
+            "us-gov-west-1",
+            "us-isob-east-1",
+            "eu-isoe-west-1",
+            "eusc-de-east-1",
+        ] {
+            assert_eq!(check_region(known), Ok(RegionCheck::Known), "{known}");
+        }
+        for (typo, near) in [
+            ("eu-wset-1", "eu-west-1"),
+            ("us-est-1", "us-east-1"),
+            ("ap-southeast-l", "ap-southeast-1"),
+            ("eu-west1", "eu-west-1"),
+            ("EU-WEST-1", "eu-west-1"),
+            ("us-gov-wets-1", "us-gov-west-1"),
+            ("eusc-de-eats-1", "eusc-de-east-1"),
+        ] {
+            let err = check_region(typo).unwrap_err();
+            assert!(
+                err.ends_with(&format!("did you mean {near}?")),
+                "{typo}: {err}"
+            );
+        }
+        // A new number in a known area, and a name far from every known one: newer regions.
+        for new in [
+            "ap-southeast-9",
+            "us-east-3",
+            "xy-moon-1",
+            "eusc-fr-north-1",
+        ] {
+            assert_eq!(check_region(new), Ok(RegionCheck::New), "{new}");
+        }
+        assert_eq!(
+            check_region("Ireland").unwrap_err(),
+            "\"Ireland\" is not an AWS region name (like \"eu-west-1\")"
+        );
+        // Every known name is well formed, and endpoint names in a newer region still say it.
+        assert!(KNOWN_REGIONS.iter().all(|r| is_region_name(r)));
+        assert_eq!(
+            region_from_host("db.c9akciq32.xy-moon-1.rds.amazonaws.com").as_deref(),
+            Some("xy-moon-1")
+        );
     }
 
     #[test]

@@ -63,6 +63,34 @@ pub fn replace_if_unchanged(
     }
 }
 
+/// Removes `path`, a regular file of this user's, only if it still has the fingerprint `read`
+/// (see [`replace_if_unchanged`]). The name itself goes: a symbolic link there is never
+/// followed (and never removed: it is not the file that was read), so nothing another link
+/// points at is touched. Returns false, removing nothing, when the file changed, is gone, or
+/// is no longer a regular file of this user's.
+pub fn remove_if_unchanged(path: &Path, read: &Fingerprint) -> io::Result<bool> {
+    check_home_owner(path)?;
+    let meta = match fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    if !meta.is_file()
+        || sys::owner(&meta).is_some_and(|o| o != euid())
+        || Fingerprint::of(Some(&meta)) != *read
+    {
+        return Ok(false);
+    }
+    fs::remove_file(path)?;
+    // The removal is durable only once the directory entry is.
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        && let Ok(d) = File::open(dir)
+    {
+        let _ = d.sync_all();
+    }
+    Ok(true)
+}
+
 fn write(
     path: &Path,
     contents: &[u8],

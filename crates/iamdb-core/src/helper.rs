@@ -45,24 +45,45 @@ fn this_program() -> String {
 /// element or `.` means the current directory, where anyone could have left a program named
 /// like the helper: those are never searched.
 pub fn path() -> Result<PathBuf> {
-    if let Ok(exe) = std::env::current_exe() {
-        let beside = exe.with_file_name(NAME);
-        if beside.is_file() {
-            return Ok(beside);
-        }
+    let beside = std::env::current_exe()
+        .ok()
+        .map(|exe| exe.with_file_name(NAME));
+    if let Some(beside) = beside.as_ref().filter(|b| b.is_file()) {
+        return Ok(beside.clone());
     }
-    std::env::var_os("PATH")
+    let dirs: Vec<PathBuf> = std::env::var_os("PATH")
         .into_iter()
         .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
         .filter(|d| d.is_absolute())
-        .map(|d| d.join(NAME))
-        .find(|p| p.is_file())
-        .ok_or_else(|| {
-            Error::install(format!(
-                "{NAME} is not installed next to iamdb or in an absolute directory on PATH"
-            ))
-            .hint("install iamdb-credentials from the same release as iamdb, beside it")
-        })
+        .collect();
+    if let Some(found) = dirs.iter().map(|d| d.join(NAME)).find(|p| p.is_file()) {
+        return Ok(found);
+    }
+    let looked = match &beside {
+        Some(b) => format!("no {}", b.display()),
+        None => "where iamdb is cannot be told".to_string(),
+    };
+    let on_path = if dirs.is_empty() {
+        "PATH has none".to_string()
+    } else {
+        let dirs: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+        format!("looked in {}", dirs.join(", "))
+    };
+    Err(Error::install(format!(
+        "{NAME} is not installed next to iamdb ({looked}) or in an absolute directory on PATH ({on_path})"
+    ))
+    .hint(reinstall(beside.as_deref())))
+}
+
+/// The second line of every "the helper cannot be run" error: how to put it back.
+fn reinstall(beside: Option<&Path>) -> String {
+    let dir = beside.and_then(Path::parent).map_or_else(
+        || "iamdb's directory".to_string(),
+        |d| d.display().to_string(),
+    );
+    format!(
+        "reinstall iamdb (its package, or `cargo install --locked --path crates/iamdb-credentials` beside `--path .`), or put {NAME} from the same release in {dir}"
+    )
 }
 
 /// The most iamdb reads of an answer: a credentials document is a few kilobytes, a CA bundle
@@ -143,7 +164,7 @@ fn run(path: &Path, request: &Request, limit: usize) -> Result<Vec<u8>> {
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .map_err(|e| Error::install(format!("cannot run {}: {e}", path.display())))?;
+        .map_err(|e| cannot_run(path, &e))?;
     let stdout = child.stdout.take().map(|o| read_bounded(o, limit));
     if let Some(mut stdin) = child.stdin.take() {
         // The request may hold an MFA code: wiped once written.
@@ -188,10 +209,40 @@ fn run(path: &Path, request: &Request, limit: usize) -> Result<Vec<u8>> {
             path.display()
         ))
         .hint("make sure iamdb-credentials is the program installed with iamdb")),
+        // 126 and 127: what the system's loader and `sh` exit with when the program (or a
+        // library or interpreter it needs) cannot be run or found.
+        _ if matches!(status.code(), Some(126 | 127)) => Err(Error::install(format!(
+            "{} could not start ({status}): a library or interpreter it needs is missing or cannot be run",
+            path.display()
+        ))
+        .hint(reinstall(Some(path)))),
         _ => Err(Error::internal(format!(
             "{} stopped ({status}) without answering",
             path.display()
         ))),
+    }
+}
+
+/// Why the helper at `path` could not be started: an installation problem, with the fix.
+fn cannot_run(path: &Path, e: &std::io::Error) -> Error {
+    let why = match e.kind() {
+        std::io::ErrorKind::PermissionDenied => {
+            "it is not executable (permission denied)".to_string()
+        }
+        std::io::ErrorKind::NotFound => {
+            "it, or the interpreter its first line names, is not there".to_string()
+        }
+        _ => e.to_string(),
+    };
+    let err = Error::install(format!("cannot run {}: {why}", path.display()));
+    if e.kind() == std::io::ErrorKind::PermissionDenied {
+        err.hint(format!(
+            "`chmod +x {}` if it is iamdb's helper; else {}",
+            path.display(),
+            reinstall(Some(path))
+        ))
+    } else {
+        err.hint(reinstall(Some(path)))
     }
 }
 

@@ -133,11 +133,15 @@ pub fn inspect(token: &str, now: i64) -> Report {
         Some((h, p)) => (h, p.parse::<u16>().ok()),
         None => (authority, None),
     };
+    // Text with neither a `/` nor a port has nothing of a token's shape: it is the host name of
+    // a token cut at its first `:`, or no token at all (said below).
+    let shapeless = query.is_none() && port.is_none() && !token.contains('/');
     // Only a real host name is repeated back: text that is not one may be anything the user
     // pasted, a session token included.
     let host = match host {
         "" => None,
         h if crate::endpoint::check_host(h).is_ok() => Some(h.to_string()),
+        _ if shapeless => None,
         h => {
             problems.push(format!(
                 "what comes before the port is not a host name ({} characters, not shown)",
@@ -194,12 +198,25 @@ pub fn inspect(token: &str, now: i64) -> Report {
     // DSQL and cache tokens carry no port; what is left is read the same way.
     let portless = dsql || cache.is_some();
 
+    // What a token cut at its first `:` leaves is the endpoint's name: a dotted name or an
+    // address (`localhost` for a tunnel). A lone word (`hello`) is no token at all, and is
+    // not shown back as an endpoint.
+    let cut_token = shapeless
+        && !token.contains([':', '?'])
+        && host
+            .as_deref()
+            .is_some_and(|h| h.contains('.') || h.eq_ignore_ascii_case("localhost"));
+    let host = if shapeless && !cut_token { None } else { host };
     if query.is_none() {
         problems.push(if token.is_empty() {
             "empty input: no token".to_string()
-        } else if host.is_some() && !token.contains(':') && !token.contains('?') {
+        } else if cut_token {
             "truncated: only a host name is left. An unescaped `:` in a .pgpass line cuts a token \
              there; `iamdb pgpass sync` writes it escaped"
+                .to_string()
+        } else if shapeless {
+            "not an IAM token: a token reads `host:port/?Action=connect&DBUser=...&X-Amz-Signature=...` \
+             (Aurora DSQL and caches: `name/?Action=...`)"
                 .to_string()
         } else {
             "truncated or not a token: no `/?` query after host:port".to_string()
@@ -639,6 +656,35 @@ mod tests {
         assert!(with_session.usable(), "{:?}", with_session.problems);
         assert!(with_session.session_token);
         assert!(!render(&with_session).contains("FQoG"));
+    }
+
+    #[test]
+    fn a_word_is_not_a_token_but_a_cut_token_is_truncated() {
+        for word in ["hello", "hello world", "abc?def"] {
+            let r = inspect(&format!("{word}\n"), NOW);
+            assert_eq!(r.problems.len(), 1, "{word}: {:?}", r.problems);
+            assert!(
+                r.problems[0].starts_with("not an IAM token"),
+                "{word}: {:?}",
+                r.problems
+            );
+            assert_eq!(r.host, None, "{word}");
+            assert!(!render(&r).contains(".pgpass"), "{word}");
+        }
+        // What libpq reads from an unescaped .pgpass line: the endpoint, or a tunnel's name.
+        for cut in [
+            "db1.c9akciq32.eu-west-1.rds.amazonaws.com",
+            "localhost",
+            "10.0.0.7",
+        ] {
+            let r = inspect(cut, NOW);
+            assert!(
+                r.problems.iter().any(|p| p.contains("only a host name")),
+                "{cut}: {:?}",
+                r.problems
+            );
+            assert_eq!(r.host.as_deref(), Some(cut));
+        }
     }
 
     #[test]

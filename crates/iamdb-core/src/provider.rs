@@ -198,7 +198,7 @@ pub fn token_for(profile: &Profile, mode: CacheMode) -> Result<Issued> {
     } else {
         profile
     };
-    sign_and_store(profile, expires_in, choice, &mut cache, &name)
+    sign_and_store(profile, expires_in, choice, &mut cache, &name, pending)
 }
 
 /// Signs a new token for `profile` (its alias resolved) and stores it in `cache` as `name`.
@@ -208,9 +208,16 @@ fn sign_and_store(
     choice: Choice,
     cache: &mut Cache,
     name: &str,
+    just_resolved: bool,
 ) -> Result<Issued> {
     let kind = profile.token_kind();
-    let known_region = static_region(profile);
+    // The region was checked against the host (and any mismatch warned about) before the
+    // cache lookup, unless DNS has only now said which host it is.
+    let known_region = if just_resolved {
+        static_region(profile)
+    } else {
+        static_region_quiet(profile)
+    };
     if kind.signs_cache_name() && known_region.is_none() {
         // AWS config's region would be a guess: the cache's region is what its name says.
         return Err(Error::config(format!(

@@ -170,7 +170,17 @@ fn named_choices<T: Named>() -> Vec<NamedValue> {
 }
 
 fn named<T: Named>(text: &str) -> Result<T, String> {
-    T::from_name(text).ok_or_else(|| format!("{text:?} is not one of {}", T::choices()))
+    T::from_name(text).ok_or_else(|| {
+        let mut message = format!("{text:?} is not one of {}", T::choices());
+        let names = T::ALL.iter().map(|v| v.name());
+        let near = (!text.trim().is_empty())
+            .then(|| nearest(&text.to_ascii_lowercase(), names))
+            .flatten();
+        if let Some(near) = near {
+            message.push_str(&format!("; did you mean {near}?"));
+        }
+        message
+    })
 }
 
 pub struct EngineKind;
@@ -298,25 +308,32 @@ impl Kind for HostKind {
     }
 }
 
+/// A whole number from a flag's text, or the message `range` gives for what was written
+/// instead: a number out of range and text that is no number get the same wording.
+fn whole_number(text: &str, range: fn(&dyn fmt::Display) -> String) -> Result<i64, String> {
+    text.trim()
+        .parse::<i64>()
+        .map_err(|_| range(&format_args!("{text:?}")))
+}
+
 /// A TCP port, 1-65535.
 pub struct PortKind;
 impl PortKind {
+    fn range(given: &dyn fmt::Display) -> String {
+        format!("must be between 1 and 65535, not {given}")
+    }
     fn check(n: i64) -> Result<u16, String> {
         u16::try_from(n)
             .ok()
             .filter(|p| *p != 0)
-            .ok_or_else(|| format!("must be between 1 and 65535, not {n}"))
+            .ok_or_else(|| Self::range(&n))
     }
 }
 impl Kind for PortKind {
     type Value = u16;
     const VALUE_NAME: &'static str = "PORT";
     fn parse(text: &str) -> Result<u16, String> {
-        let n = text
-            .trim()
-            .parse::<i64>()
-            .map_err(|_| format!("must be a port number between 1 and 65535, not {text:?}"))?;
-        Self::check(n)
+        Self::check(whole_number(text, Self::range)?)
     }
     fn from_toml(value: &Item, _base: &Path) -> Result<u16, String> {
         Self::check(integer(value)?)
@@ -385,19 +402,15 @@ pub fn check_text(value: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// An AWS region name.
+/// An AWS region name: a region iamdb knows, or a well-formed name far from all of them (a
+/// region newer than this release, which resolving a profile warns about). A
+/// typo of a known region is refused with the suggestion (see [`endpoint::check_region`]).
 pub struct RegionKind;
 impl Kind for RegionKind {
     type Value = String;
     const VALUE_NAME: &'static str = "REGION";
     fn parse(text: &str) -> Result<String, String> {
-        if endpoint::is_region_name(text) {
-            Ok(text.to_string())
-        } else {
-            Err(format!(
-                "{text:?} is not an AWS region name (like \"eu-west-1\")"
-            ))
-        }
+        endpoint::check_region(text).map(|_| text.to_string())
     }
     fn to_toml(v: &String) -> toml_edit::Value {
         v.as_str().into()
@@ -439,22 +452,21 @@ impl Kind for PathKind {
 /// Seconds before a token's expiry at which it is no longer served from the cache.
 pub struct MarginKind;
 impl MarginKind {
+    fn range(given: &dyn fmt::Display) -> String {
+        format!("must be between 0 and 899 seconds, not {given}")
+    }
     fn check(n: i64) -> Result<u32, String> {
         u32::try_from(n)
             .ok()
             .filter(|m| u64::from(*m) < crate::engine::TOKEN_LIFETIME.as_secs())
-            .ok_or_else(|| format!("must be between 0 and 899 seconds, not {n}"))
+            .ok_or_else(|| Self::range(&n))
     }
 }
 impl Kind for MarginKind {
     type Value = u32;
     const VALUE_NAME: &'static str = "SECONDS";
     fn parse(text: &str) -> Result<u32, String> {
-        let n = text
-            .trim()
-            .parse::<i64>()
-            .map_err(|_| format!("must be a number of seconds, not {text:?}"))?;
-        Self::check(n)
+        Self::check(whole_number(text, Self::range)?)
     }
     fn from_toml(value: &Item, _base: &Path) -> Result<u32, String> {
         Self::check(integer(value)?)
@@ -471,27 +483,24 @@ impl Kind for MarginKind {
 /// the engine checks).
 pub struct LifetimeKind;
 impl LifetimeKind {
+    fn range(given: &dyn fmt::Display) -> String {
+        format!(
+            "must be between 1 and {} seconds (a week), not {given}",
+            crate::engine::DSQL_MAX_LIFETIME
+        )
+    }
     fn check(n: i64) -> Result<u32, String> {
         u32::try_from(n)
             .ok()
             .filter(|s| (1..=crate::engine::DSQL_MAX_LIFETIME).contains(&u64::from(*s)))
-            .ok_or_else(|| {
-                format!(
-                    "must be between 1 and {} seconds (a week), not {n}",
-                    crate::engine::DSQL_MAX_LIFETIME
-                )
-            })
+            .ok_or_else(|| Self::range(&n))
     }
 }
 impl Kind for LifetimeKind {
     type Value = u32;
     const VALUE_NAME: &'static str = "SECONDS";
     fn parse(text: &str) -> Result<u32, String> {
-        let n = text
-            .trim()
-            .parse::<i64>()
-            .map_err(|_| format!("must be a number of seconds, not {text:?}"))?;
-        Self::check(n)
+        Self::check(whole_number(text, Self::range)?)
     }
     fn from_toml(value: &Item, _base: &Path) -> Result<u32, String> {
         Self::check(integer(value)?)
@@ -548,13 +557,14 @@ macro_rules! settings {
                 }
             }
 
-            /// Sets `key` from a flag's text; the message names the flag.
+            /// Sets `key` from a flag's text; the message names the flag: `--port: must be
+            /// between 1 and 65535, not 0`.
             pub fn set_flag(&mut self, key: &str, text: &str) -> Result<(), String> {
                 match key {
                     $(
                         stringify!($field) => {
                             let v = <$kind as Kind>::parse(text).map_err(|m| {
-                                format!("--{} {m}", stringify!($field).replace('_', "-"))
+                                format!("--{}: {m}", stringify!($field).replace('_', "-"))
                             })?;
                             self.$field = Some(v);
                             Ok(())
@@ -679,6 +689,16 @@ pub fn markdown_table() -> String {
     out
 }
 
+/// The nearest of `names` to `name` (a typo of one or two letters, or a prefix).
+pub fn nearest<'a>(name: &str, names: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    names
+        .into_iter()
+        .map(|n| (strsim::levenshtein(name, n), n))
+        .filter(|(d, n)| *d <= 2.max(name.len() / 4) || n.starts_with(name) || name.starts_with(n))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, n)| n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -690,12 +710,30 @@ mod tests {
         assert_eq!(s.port, Some(5433));
         assert_eq!(
             s.set_flag("port", "0").unwrap_err(),
-            "--port must be between 1 and 65535, not 0"
+            "--port: must be between 1 and 65535, not 0"
         );
         assert_eq!(
             s.set_flag("port", "99999").unwrap_err(),
-            "--port must be between 1 and 65535, not 99999"
+            "--port: must be between 1 and 65535, not 99999"
         );
+        assert_eq!(
+            s.set_flag("port", "x").unwrap_err(),
+            "--port: must be between 1 and 65535, not \"x\""
+        );
+        assert_eq!(
+            s.set_flag("refresh_margin", "soon").unwrap_err(),
+            "--refresh-margin: must be between 0 and 899 seconds, not \"soon\""
+        );
+        assert_eq!(
+            s.set_flag("engine", "postgress").unwrap_err(),
+            "--engine: \"postgress\" is not one of postgres, mysql, mariadb, dsql, elasticache or memorydb; did you mean postgres?"
+        );
+        assert_eq!(
+            s.set_flag("region", "eu-wset-1").unwrap_err(),
+            "--region: eu-wset-1 is not an AWS region; did you mean eu-west-1?"
+        );
+        s.set_flag("region", "xy-moon-1").unwrap();
+        assert_eq!(s.region.as_deref(), Some("xy-moon-1"));
         let base = Path::new("/cfg");
         assert_eq!(
             s.set_toml("port", &toml_edit::value(0), base)
@@ -705,7 +743,7 @@ mod tests {
         );
         assert_eq!(
             s.set_flag("aws_profile", "a\tb").unwrap_err(),
-            "--aws-profile \"a\\tb\" contains the control character '\\t'"
+            "--aws-profile: \"a\\tb\" contains the control character '\\t'"
         );
         s.set_toml("ssl_ca", &toml_edit::value("ca.pem"), base)
             .unwrap()

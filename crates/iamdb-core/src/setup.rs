@@ -34,13 +34,13 @@ pub fn check_resource_id(id: &str) -> Result<Kind, String> {
         (Kind::Proxy, rest)
     } else {
         return Err(format!(
-            "--resource-id {id:?} is not a resource id: it starts with db- (an instance's DbiResourceId), \
+            "--resource-id: {id:?} is not a resource id: it starts with db- (an instance's DbiResourceId), \
              cluster- (an Aurora cluster's DbClusterResourceId) or prx- (an RDS Proxy's id)"
         ));
     };
     if rest.is_empty() || rest.len() > 64 || !rest.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(format!(
-            "--resource-id {id:?} is not a resource id: after the prefix come only letters and digits \
+            "--resource-id: {id:?} is not a resource id: after the prefix come only letters and digits \
              (it is not the instance name; see `aws rds describe-db-instances --query 'DBInstances[].DbiResourceId'`)"
         ));
     }
@@ -146,7 +146,9 @@ pub fn check_user(engine: Engine, user: &str) -> Result<(), String> {
 }
 
 /// The statements that create `user` as an IAM-authenticated user, and let it connect to
-/// `database` when one is given.
+/// `database` when one is given: MySQL/MariaDB with what an application user needs there
+/// (`SELECT, INSERT, UPDATE, DELETE`), PostgreSQL with `CONNECT` (the tables come with
+/// [`database_sql`], run in that database).
 pub fn sql(engine: Engine, user: &str, database: Option<&str>) -> Vec<String> {
     match engine {
         Engine::Dsql => dsql_sql(user, None),
@@ -172,12 +174,65 @@ pub fn sql(engine: Engine, user: &str, database: Option<&str>) -> Vec<String> {
             )];
             if let Some(db) = database {
                 s.push(format!(
-                    "GRANT ALL PRIVILEGES ON {}.* TO {u};",
+                    "GRANT {APP_PRIVILEGES} ON {}.* TO {u};",
                     mysql_db_pattern(db)
                 ));
             }
             s
         }
+    }
+}
+
+/// What an application user usually does with the tables: read and write rows, never change
+/// the schema.
+const APP_PRIVILEGES: &str = "SELECT, INSERT, UPDATE, DELETE";
+
+/// PostgreSQL: the statements to run connected to `database` (privileges on schemas and tables
+/// live in each database), giving `user` what an application user usually needs: the tables of
+/// schema `public` to read and write (and their sequences, for `serial` columns), those the
+/// master user creates later too. Empty for other engines, and without a database.
+pub fn database_sql(engine: Engine, user: &str, database: Option<&str>) -> Vec<String> {
+    if engine != Engine::Postgres || database.is_none() {
+        return Vec::new();
+    }
+    let u = postgres_ident(user);
+    vec![
+        format!("GRANT USAGE ON SCHEMA public TO {u};"),
+        format!("GRANT {APP_PRIVILEGES} ON ALL TABLES IN SCHEMA public TO {u};"),
+        format!("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {u};"),
+        format!(
+            "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT {APP_PRIVILEGES} ON TABLES TO {u};"
+        ),
+        format!(
+            "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {u};"
+        ),
+    ]
+}
+
+/// The broad grant, for a user that changes the schema as well (migrations: `CREATE`,
+/// `ALTER`, `DROP`): `setup` prints it commented out, for whoever needs it.
+pub fn broad_sql(engine: Engine, user: &str, database: Option<&str>) -> Vec<String> {
+    let Some(db) = database else {
+        return Vec::new();
+    };
+    match engine {
+        Engine::Postgres => {
+            let u = postgres_ident(user);
+            vec![
+                format!(
+                    "GRANT ALL PRIVILEGES ON DATABASE {} TO {u};",
+                    postgres_ident(db)
+                ),
+                format!("GRANT ALL ON SCHEMA public TO {u};"),
+                format!("GRANT ALL ON ALL TABLES IN SCHEMA public TO {u};"),
+            ]
+        }
+        Engine::Mysql | Engine::Mariadb => vec![format!(
+            "GRANT ALL PRIVILEGES ON {}.* TO {}@`%`;",
+            mysql_db_pattern(db),
+            mysql_ident(user)
+        )],
+        Engine::Dsql | Engine::Elasticache | Engine::Memorydb => Vec::new(),
     }
 }
 
@@ -283,6 +338,9 @@ pub struct Plan {
     pub host: String,
     pub port: u16,
     pub user: String,
+    /// RDS: the profile's database, which the grants are on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
     pub region: String,
     pub partition: &'static str,
     pub account: String,
@@ -297,7 +355,14 @@ pub struct Plan {
     pub principal: Option<String>,
     pub resource_arn: String,
     pub policy: serde_json::Value,
+    /// The statements that create the database user, as the master user.
     pub sql: Vec<String>,
+    /// PostgreSQL: the statements to run connected to the profile's database (the tables).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub database_sql: Vec<String>,
+    /// The broad grant (schema changes too), printed commented out.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub broad_sql: Vec<String>,
     /// RDS: the command that turns IAM authentication on (DSQL has no other kind).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_iam: Option<String>,
@@ -345,7 +410,7 @@ pub fn plan(
         && !(account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))
     {
         return Err(Error::usage(format!(
-            "--account {account:?} is not an AWS account id (12 digits)"
+            "--account: {account:?} is not an AWS account id (12 digits)"
         )));
     }
     if profile.engine == Some(Engine::Dsql) {
@@ -441,6 +506,9 @@ pub fn plan(
         account,
         policy: policy(&arn),
         sql: sql(engine, &profile.user, profile.set.database.as_deref()),
+        database_sql: database_sql(engine, &profile.user, profile.set.database.as_deref()),
+        broad_sql: broad_sql(engine, &profile.user, profile.set.database.as_deref()),
+        database: profile.set.database.clone(),
         enable_iam: Some(enable_command(
             kind,
             identifier.as_deref().unwrap_or(placeholder),
@@ -487,7 +555,7 @@ fn dsql_plan(
     let admin = profile.user == "admin";
     let mut principal = match &input.principal {
         Some(arn) => {
-            Some(principal_arn(arn).map_err(|e| Error::usage(format!("--principal {e}")))?)
+            Some(principal_arn(arn).map_err(|e| Error::usage(format!("--principal: {e}")))?)
         }
         None => None,
     };
@@ -536,6 +604,9 @@ fn dsql_plan(
             "Statement": [{ "Effect": "Allow", "Action": action, "Resource": arn }]
         }),
         sql: dsql_sql(&profile.user, principal.as_deref()),
+        database_sql: Vec::new(),
+        broad_sql: Vec::new(),
+        database: None,
         enable_iam: None,
         resource: None,
         cluster_id: Some(cluster_id),
@@ -690,6 +761,9 @@ fn cache_plan(
             }]
         }),
         sql: Vec::new(),
+        database_sql: Vec::new(),
+        broad_sql: Vec::new(),
+        database: None,
         enable_iam: None,
         resource: None,
         cluster_id: None,
@@ -764,6 +838,25 @@ impl Plan {
         for statement in &self.sql {
             out.push_str(statement);
             out.push('\n');
+        }
+        if !self.database_sql.is_empty() {
+            // `\connect` takes the name as psql reads an identifier: in double quotes, as is.
+            let db = postgres_ident(self.database.as_deref().unwrap_or_default());
+            out.push_str(&format!(
+                "-- In {db}: read and write the tables of schema public (and those you create later)\n\\connect {db}\n"
+            ));
+            for statement in &self.database_sql {
+                out.push_str(statement);
+                out.push('\n');
+            }
+        }
+        if !self.broad_sql.is_empty() {
+            out.push_str(
+                "-- Only a user that changes the schema too (migrations: CREATE, ALTER, DROP) needs the broad grant:\n",
+            );
+            for statement in &self.broad_sql {
+                out.push_str(&format!("-- {statement}\n"));
+            }
         }
         out
     }
@@ -920,6 +1013,23 @@ mod tests {
                 "CREATE USER `it``s'; DROP`@`%` IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS' REQUIRE SSL;"
             ]
         );
+        // What an application user needs, not everything; the broad grant is apart.
+        assert_eq!(
+            sql(Engine::Mariadb, "app", Some("shop_1"))[1],
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON `shop\\_1`.* TO `app`@`%`;"
+        );
+        assert_eq!(
+            broad_sql(Engine::Mysql, "app", Some("shop")),
+            ["GRANT ALL PRIVILEGES ON `shop`.* TO `app`@`%`;"]
+        );
+        let tables = database_sql(Engine::Postgres, "a\"b", Some("shop"));
+        assert!(tables.contains(
+            &"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO \"a\"\"b\";"
+                .to_string()
+        ));
+        assert!(tables.iter().all(|s| !s.contains("ALL PRIVILEGES")));
+        assert!(database_sql(Engine::Postgres, "app", None).is_empty());
+        assert!(database_sql(Engine::Mysql, "app", Some("shop")).is_empty());
         assert!(check_user(Engine::Postgres, "line\nbreak").is_err());
         assert!(check_user(Engine::Postgres, &"x".repeat(64)).is_err());
         assert!(check_user(Engine::Mariadb, &"é".repeat(80)).is_ok());

@@ -11,20 +11,22 @@ use crate::clients::mysql::{self, Flavour};
 use crate::clients::postgres;
 use crate::config::{Config, Profile, Settings};
 use crate::diag;
-use crate::edit::edit_file;
+use crate::edit::{edit_file, edit_or_remove};
 use crate::engine::Family;
 use crate::error::{Error, Result};
 use crate::launch;
 use crate::provider::{self, CacheMode};
 
-/// What a sync did: the file, the profiles written (or removed), and when the first token
-/// written is due for renewal (its expiry less its profile's refresh margin, Unix seconds).
+/// What a sync did: the file, the profiles written (or removed), when the first token
+/// written is due for renewal (its expiry less its profile's refresh margin, Unix seconds),
+/// and the files it removed because nothing but iamdb's own text had been in them.
 #[derive(Debug)]
 pub struct Synced {
     pub path: PathBuf,
     pub profiles: Vec<String>,
     pub removed: bool,
     pub due: Option<u64>,
+    pub deleted: Vec<PathBuf>,
 }
 
 /// The profiles named (each checked to exist and not to be of another family), or every
@@ -130,7 +132,8 @@ pub fn pgpass(config: &Config, names: &[String], remove: bool) -> Result<Synced>
     }
     let path = pgpass_path()?;
     let mut warnings = Vec::new();
-    edit_file(&path, Some(0o600), |text| {
+    // A .pgpass that held only iamdb's block goes with its last line.
+    let gone = edit_or_remove(&path, Some(0o600), |text| {
         let (new_text, w) = postgres::update_pgpass(text, &updates);
         warnings = w;
         Ok(new_text)
@@ -139,6 +142,7 @@ pub fn pgpass(config: &Config, names: &[String], remove: bool) -> Result<Synced>
         diag::warn(format!("{}: {w}", path.display()));
     }
     Ok(Synced {
+        deleted: gone.then(|| path.clone()).into_iter().collect(),
         path,
         profiles: names.to_vec(),
         removed: remove,
@@ -170,11 +174,12 @@ pub fn pgservice(config: &Config, names: &[String], remove: bool) -> Result<Sync
         updates.insert(name.clone(), section);
     }
     let path = service_path()?;
-    edit_file(&path, None, |text| {
+    let gone = edit_or_remove(&path, None, |text| {
         postgres::update_service_file(text, &updates)
             .map_err(|m| Error::config(format!("{}: {m}", path.display())))
     })?;
     Ok(Synced {
+        deleted: gone.then(|| path.clone()).into_iter().collect(),
         path,
         profiles: names.to_vec(),
         removed: remove,
@@ -246,7 +251,9 @@ pub fn pgpass_profiles() -> Result<Vec<String>> {
 }
 
 /// Writes (or removes) the `[client_NAME]` groups of `names` in iamdb's option file, and the
-/// `!include` line for it in ~/.my.cnf (added once, removed when no group is left).
+/// `!include` line for it in ~/.my.cnf (added once, removed when no group is left). The
+/// option file goes with its last group, and ~/.my.cnf with the include line when nothing
+/// else was in it (iamdb created it).
 pub fn mycnf(
     config: &Config,
     names: &[String],
@@ -273,7 +280,8 @@ pub fn mycnf(
     }
     let file = mycnf_path()?;
     let mut left = 0;
-    edit_file(&file, Some(0o600), |text| {
+    let mut deleted = Vec::new();
+    let gone = edit_or_remove(&file, Some(0o600), |text| {
         let mut kept: Vec<(String, String)> = groups(text)
             .into_iter()
             .filter(|(g, _)| !names.iter().any(|n| g == &format!("client_{n}")))
@@ -283,12 +291,19 @@ pub fn mycnf(
         left = kept.len();
         Ok(kept.into_iter().map(|(_, t)| t).collect())
     })?;
+    if gone {
+        deleted.push(file.clone());
+    }
     let include = mysql::include_line(&file)
         .map_err(|m| Error::config(format!("cannot write ~/.my.cnf: {m}")))?;
-    edit_file(&user_mycnf()?, Some(0o600), |text| {
+    let user_file = user_mycnf()?;
+    if edit_or_remove(&user_file, Some(0o600), |text| {
         Ok(mysql::update_include(text, &include, left > 0))
-    })?;
+    })? {
+        deleted.push(user_file);
+    }
     Ok(Synced {
+        deleted,
         path: file,
         profiles: names.to_vec(),
         removed: remove,

@@ -16,9 +16,12 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use iamdb_core::error::{Error, Result};
 use iamdb_core::setup::Kind;
@@ -82,15 +85,31 @@ async fn sdk_config(
                 .operation_timeout(OPERATION_TIMEOUT)
                 .build(),
         );
+    if let Some(client) = crate::network::http_client() {
+        loader = loader.http_client(client);
+    }
     if let Some(p) = aws_profile {
         loader = loader.profile_name(p);
     }
     Ok((loader.load().await, resolved))
 }
 
-fn api_error(what: &str, e: &dyn std::error::Error) -> Error {
+/// One line for a failed API call: where the network failed, if it did (with a hint that fits
+/// it), or the SDK's error (with `otherwise` as the hint).
+fn api_error<E>(what: &str, e: &SdkError<E, HttpResponse>, otherwise: Option<&str>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    if let Some(failure) = crate::network::from_sdk(e) {
+        return Error::credentials(format!("{what} failed: {}", failure.message()))
+            .hint(failure.hint());
+    }
     let text = DisplayErrorContext(e).to_string().replace('\n', " ");
-    Error::credentials(format!("{what} failed: {text}"))
+    let error = Error::credentials(format!("{what} failed: {text}"));
+    match otherwise {
+        Some(hint) => error.hint(hint),
+        None => error,
+    }
 }
 
 /// Remembers the `Date` header of the last response.
@@ -143,8 +162,11 @@ pub fn identity(
             .send()
             .await
             .map_err(|e| {
-                api_error("STS GetCallerIdentity", &e)
-                    .hint("the credentials were refused or STS is unreachable; check them with `aws sts get-caller-identity`")
+                api_error(
+                    "STS GetCallerIdentity",
+                    &e,
+                    Some("the credentials were refused; check them with `aws sts get-caller-identity`"),
+                )
             })?;
         let server_time = date
             .0
@@ -234,8 +256,11 @@ pub fn cache_lookup(
                     {
                         missing("MemoryDB cluster")
                     } else {
-                        api_error("MemoryDB DescribeClusters", &e)
-                            .hint("the identity needs memorydb:DescribeClusters")
+                        api_error(
+                            "MemoryDB DescribeClusters",
+                            &e,
+                            Some("the identity needs memorydb:DescribeClusters"),
+                        )
                     }
                 })?;
             let c = out
@@ -263,8 +288,11 @@ pub fn cache_lookup(
                     {
                         missing("ElastiCache serverless cache")
                     } else {
-                        api_error("ElastiCache DescribeServerlessCaches", &e)
-                            .hint("the identity needs elasticache:DescribeServerlessCaches")
+                        api_error(
+                            "ElastiCache DescribeServerlessCaches",
+                            &e,
+                            Some("the identity needs elasticache:DescribeServerlessCaches"),
+                        )
                     }
                 })?;
             let c = out
@@ -290,8 +318,11 @@ pub fn cache_lookup(
                 {
                     missing("ElastiCache replication group")
                 } else {
-                    api_error("ElastiCache DescribeReplicationGroups", &e)
-                        .hint("the identity needs elasticache:DescribeReplicationGroups")
+                    api_error(
+                        "ElastiCache DescribeReplicationGroups",
+                        &e,
+                        Some("the identity needs elasticache:DescribeReplicationGroups"),
+                    )
                 }
             })?;
         let g = out
@@ -311,9 +342,13 @@ pub fn cache_lookup(
 async fn find_instance(rds: &aws_sdk_rds::Client, host: &str) -> Result<Option<Resource>> {
     let mut pages = rds.describe_db_instances().into_paginator().send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| api_error("RDS DescribeDBInstances", &e).hint(
-            "the identity needs rds:DescribeDBInstances, DescribeDBClusters and DescribeDBProxies; or give --resource-id",
-        ))?;
+        let page = page.map_err(|e| {
+            api_error(
+                "RDS DescribeDBInstances",
+                &e,
+                Some("the identity needs rds:DescribeDBInstances, DescribeDBClusters and DescribeDBProxies; or give --resource-id"),
+            )
+        })?;
         for db in page.db_instances() {
             if !same_host(db.endpoint().and_then(|e| e.address()), host) {
                 continue;
@@ -326,7 +361,7 @@ async fn find_instance(rds: &aws_sdk_rds::Client, host: &str) -> Result<Option<R
                     .db_cluster_identifier(cluster)
                     .send()
                     .await
-                    .map_err(|e| api_error("RDS DescribeDBClusters", &e))?;
+                    .map_err(|e| api_error("RDS DescribeDBClusters", &e, None))?;
                 if let Some(c) = out.db_clusters().first() {
                     return Ok(Some(cluster_resource(c, Some(identifier))));
                 }
@@ -358,7 +393,7 @@ fn cluster_resource(c: &aws_sdk_rds::types::DbCluster, via: Option<String>) -> R
 async fn find_cluster(rds: &aws_sdk_rds::Client, host: &str) -> Result<Option<Resource>> {
     let mut pages = rds.describe_db_clusters().into_paginator().send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| api_error("RDS DescribeDBClusters", &e))?;
+        let page = page.map_err(|e| api_error("RDS DescribeDBClusters", &e, None))?;
         for c in page.db_clusters() {
             let endpoints = [c.endpoint(), c.reader_endpoint()]
                 .into_iter()
@@ -374,7 +409,7 @@ async fn find_cluster(rds: &aws_sdk_rds::Client, host: &str) -> Result<Option<Re
 async fn find_proxy(rds: &aws_sdk_rds::Client, host: &str) -> Result<Option<Resource>> {
     let mut pages = rds.describe_db_proxies().into_paginator().send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| api_error("RDS DescribeDBProxies", &e))?;
+        let page = page.map_err(|e| api_error("RDS DescribeDBProxies", &e, None))?;
         for p in page.db_proxies() {
             if !same_host(p.endpoint(), host) {
                 continue;

@@ -32,6 +32,34 @@ pub fn credentials_error(
             .and_then(|p| p.get(key))
             .is_some()
     };
+    // A provider that could not reach its endpoint (STS, the SSO portal, the sign-in service)
+    // says where and why, not that the credentials are wrong.
+    if !matches!(
+        e,
+        aws_credential_types::provider::error::CredentialsError::CredentialsNotLoaded(_)
+    ) && let Some(failure) = crate::network::diagnose(e)
+    {
+        let login = if setting("login_session") {
+            Some("aws login")
+        } else if setting("sso_session") || setting("sso_start_url") {
+            Some("aws sso login")
+        } else {
+            None
+        };
+        let hint = match login {
+            // The session may also have run out: logging in again renews it.
+            Some(login) => format!(
+                "{}; if the session has expired, run `{login} --profile {profile}` once the network is back",
+                failure.hint()
+            ),
+            None => failure.hint(),
+        };
+        return Error::credentials(format!(
+            "no AWS credentials for profile '{profile}': {}",
+            failure.message()
+        ))
+        .hint(hint);
+    }
     if setting("login_session") {
         return Error::credentials(format!(
             "no AWS credentials for profile '{profile}' (an `aws login` session): {detail}"
@@ -47,6 +75,13 @@ pub fn credentials_error(
         ));
     }
     if !explicit && (lower.contains("imds") || lower.contains("no providers in chain")) {
+        // Half a key pair in the environment is ignored by the chain; say which half is missing.
+        if let Some((set, missing)) = half_set_env_keys() {
+            return Error::credentials(format!(
+                "no AWS credentials found: {set} is set in the environment but {missing} is not, so the environment's keys were not used"
+            ))
+            .hint(format!("set {missing} too, or unset {set} to use another credential source"));
+        }
         // The default chain reports only its last provider (EC2 metadata), which says little.
         return Error::credentials(format!(
             "no AWS credentials found: none in the environment, none for profile '{profile}' in ~/.aws, \
@@ -75,5 +110,17 @@ pub fn credentials_error(
         err.hint(format!(
             "check the profile with `aws sts get-caller-identity --profile {profile}`"
         ))
+    }
+}
+
+/// Which of the environment's key pair is set when only one is: (set, missing).
+fn half_set_env_keys() -> Option<(&'static str, &'static str)> {
+    let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+    const ID: &str = "AWS_ACCESS_KEY_ID";
+    const SECRET: &str = "AWS_SECRET_ACCESS_KEY";
+    match (set(ID), set(SECRET)) {
+        (true, false) => Some((ID, SECRET)),
+        (false, true) => Some((SECRET, ID)),
+        _ => None,
     }
 }

@@ -10,6 +10,7 @@
 
 mod aws_api;
 mod explain;
+mod network;
 mod roles;
 mod sdk;
 mod tls;

@@ -337,7 +337,7 @@ async fn assume_role(
     target: &str,
     region: &str,
 ) -> Result<aws_credential_types::Credentials> {
-    let conf = aws_config::defaults(BehaviorVersion::latest())
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .profile_name(target)
         .region(aws_config::Region::new(region.to_string()))
         .credentials_provider(SharedCredentialsProvider::new(source.clone()))
@@ -348,9 +348,11 @@ async fn assume_role(
                 .operation_attempt_timeout(Duration::from_secs(10))
                 .operation_timeout(Duration::from_secs(20))
                 .build(),
-        )
-        .load()
-        .await;
+        );
+    if let Some(client) = crate::network::http_client() {
+        loader = loader.http_client(client);
+    }
+    let conf = loader.load().await;
     let session_name = hop
         .session_name
         .clone()
@@ -391,6 +393,15 @@ fn assume_role_error(
     e: &aws_sdk_sts::error::SdkError<aws_sdk_sts::operation::assume_role::AssumeRoleError>,
 ) -> Error {
     use aws_sdk_sts::error::ProvideErrorMetadata;
+    if let Some(failure) = crate::network::from_sdk(e) {
+        return Error::credentials(format!(
+            "AssumeRole of {} for AWS profile '{}' failed: {}",
+            hop.role_arn,
+            hop.profile,
+            failure.message()
+        ))
+        .hint(failure.hint());
+    }
     let (code, message) = match e.as_service_error() {
         Some(s) => (
             s.code().unwrap_or_default().to_string(),

@@ -57,12 +57,27 @@ pub fn resolve(ask: Ask<'_>) -> Result<Resolution> {
                 // A credential_process still running past the deadline (and whatever it
                 // started) would otherwise run on after iamdb gave up on it.
                 kill_descendants();
-                Error::credentials(format!(
-                "AWS credentials for profile '{}' were not resolved within {} s",
-                effective_profile(aws_profile),
-                limit.as_secs()
-            ))
-            .hint("check that STS (or AWS_ENDPOINT_URL_STS), the SSO portal or your credential_process answer")}),
+                // A request still unanswered is what the wait was for.
+                if let Some(endpoint) = crate::network::pending() {
+                    let failure = crate::network::Failure {
+                        endpoint: Some(endpoint),
+                        cause: crate::network::Cause::Timeout(Some(limit)),
+                    };
+                    Error::credentials(format!(
+                        "no AWS credentials for profile '{}': {}",
+                        effective_profile(aws_profile),
+                        failure.message()
+                    ))
+                    .hint(failure.hint())
+                } else {
+                    Error::credentials(format!(
+                        "AWS credentials for profile '{}' were not resolved within {} s",
+                        effective_profile(aws_profile),
+                        limit.as_secs()
+                    ))
+                    .hint("check that STS (or AWS_ENDPOINT_URL_STS), the SSO portal or your credential_process answer")
+                }
+            }),
         }
     })
 }
@@ -156,7 +171,10 @@ pub(crate) async fn resolve_async(ask: Ask<'_>, env_region: Option<Region>) -> R
         .map(|r| r.name.clone())
         .or(sts_region.map(String::from));
     let sdk_region = sdk_region.map(aws_config::Region::new);
-    let conf = ProviderConfig::default().with_region(sdk_region.clone());
+    let mut conf = ProviderConfig::default().with_region(sdk_region.clone());
+    if let Some(client) = crate::network::http_client() {
+        conf = conf.with_http_client(client);
+    }
     let set = profile_set().await;
 
     // A role chain with an MFA device is iamdb's to resolve (aws-config would assume the role

@@ -261,6 +261,15 @@ async fn download(uri: hyper::Uri, config: ClientConfig, max: usize) -> Result<V
         .body(Empty::new())
         .map_err(|e| Error::internal(e.to_string()))?;
     let response = client.request(request).await.map_err(|e| {
+        // DNS, a refused connection and the like are said as such (not as TLS failures).
+        use crate::network::{Cause, Endpoint, Failure, transport_cause};
+        if let Some(cause) = transport_cause(&e).filter(|c| !matches!(c, Cause::Tls(_))) {
+            let failure = Failure {
+                endpoint: Endpoint::of_url(&url),
+                cause,
+            };
+            return failed(format!("cannot download {url}: {}", failure.message()));
+        }
         let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
         while let Some(s) = source {
             if let Some(io) = s.downcast_ref::<std::io::Error>() {

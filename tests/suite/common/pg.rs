@@ -287,6 +287,11 @@ impl Pg {
 
     /// Runs SQL as the superuser over the server's Unix socket.
     pub fn sql(&self, sql: &str) -> String {
+        self.sql_in("postgres", sql)
+    }
+
+    /// Runs SQL as the superuser in database `db`.
+    pub fn sql_in(&self, db: &str, sql: &str) -> String {
         let mut cmd = Command::new("psql");
         cmd.arg("-h")
             .arg(self.dir.join("sock"))
@@ -296,7 +301,7 @@ impl Pg {
                 "-U",
                 "postgres",
                 "-d",
-                "postgres",
+                db,
                 "-v",
                 "ON_ERROR_STOP=1",
                 "-tA",
