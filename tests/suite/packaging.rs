@@ -376,4 +376,42 @@ fn check_installed() {
         wrapper.stderr
     );
     assert!(wrapper.stderr.contains("nosuch"), "{}", wrapper.stderr);
+
+    // The packaged iamdb is static (musl): no program interpreter, no shared libraries...
+    let headers = output(std::process::Command::new("readelf").args(["-lW", "/usr/bin/iamdb"]))
+        .ok()
+        .stdout;
+    assert!(!headers.contains("INTERP"), "{headers}");
+    let dynamic =
+        output(std::process::Command::new("readelf").args(["-dW", "/usr/bin/iamdb"])).stdout;
+    assert!(!dynamic.contains("(NEEDED)"), "{dynamic}");
+    // ...and with HOME unset it still finds its user's home, from /etc/passwd (a static
+    // program has no NSS modules; musl reads the file itself).
+    let user = users::os_user("passwd-home");
+    let home = sb.root.join("passwd-home");
+    std::fs::create_dir_all(home.join(".config/iamdb")).unwrap();
+    std::fs::write(
+        home.join(".config/iamdb/config.toml"),
+        "[profiles.from-passwd-home]\nengine = \"postgres\"\nhost = \"p.c1.eu-west-1.rds.amazonaws.com\"\nuser = \"a\"\n",
+    )
+    .unwrap();
+    users::chown_tree(&home, user.uid, user.gid);
+    stdout_of(
+        std::process::Command::new("usermod")
+            .arg("--home")
+            .arg(&home)
+            .arg(&user.name),
+    );
+    let listed = output(sb.command_as(&user, "env").args([
+        "-u",
+        "HOME",
+        "-u",
+        "XDG_CONFIG_HOME",
+        "/usr/bin/iamdb",
+        "profile",
+        "list",
+    ]))
+    .ok()
+    .stdout;
+    assert!(listed.contains("from-passwd-home"), "{listed}");
 }

@@ -290,6 +290,48 @@ fn text_is_one_line_and_raw_has_no_newline() {
 }
 
 #[test]
+fn the_short_path_for_token_profile_answers_exactly_as_clap_does() {
+    // `iamdb token PROFILE` is read without clap (src/main.rs); adding `--format text` (the
+    // default) sends the same request through clap. Both must print and exit alike.
+    let mut sb = Sandbox::new("fastpath").with_env_keys();
+    sb.write_config(&format!(
+        "[profiles.prod]\nengine = \"postgres\"\nhost = \"{HOST}\"\nuser = \"app\"\n\
+         [profiles.nohost]\nengine = \"postgres\"\nuser = \"app\"\n\
+         [profiles.help]\nengine = \"mysql\"\nhost = \"{HOST}\"\nuser = \"h\"\n"
+    ));
+    sb.run(&["token", "prod"]).ok();
+    sb.run(&["token", "help"]).ok();
+    let compare = |sb: &Sandbox, profile: &str| {
+        let fast = sb.run(&["token", profile]);
+        let clap = sb.run(&["token", profile, "--format", "text"]);
+        assert_eq!(
+            (fast.code, &fast.stdout, &fast.stderr),
+            (clap.code, &clap.stdout, &clap.stderr),
+            "token {profile}"
+        );
+        fast
+    };
+    assert!(compare(&sb, "prod").stdout.starts_with(HOST));
+    assert!(compare(&sb, "help").stdout.contains("DBUser=h&"));
+    assert_eq!(compare(&sb, "prdo").code, 3);
+    assert_eq!(compare(&sb, "nohost").code, 2);
+    compare(&sb, "a b");
+    // IAMDB_CONFIG is honoured on both paths.
+    let other = sb.root.join("other.toml");
+    std::fs::write(
+        &other,
+        format!("[profiles.elsewhere]\nengine = \"postgres\"\nhost = \"{HOST}\"\nuser = \"e\"\n"),
+    )
+    .unwrap();
+    sb.set("IAMDB_CONFIG", other.to_str().unwrap());
+    assert!(compare(&sb, "elsewhere").stdout.contains("DBUser=e&"));
+    assert_eq!(compare(&sb, "prod").code, 3);
+    // A bad IAMDB_* variable is refused on both paths.
+    sb.set("IAMDB_CACHE", "floppy");
+    assert_eq!(compare(&sb, "elsewhere").code, 2);
+}
+
+#[test]
 fn flags_override_the_profile() {
     let sb = Sandbox::new("override").with_env_keys();
     sb.write_config(&format!("[profiles.db]\nengine = \"postgres\"\nhost = \"{HOST}\"\nuser = \"app\"\nregion = \"eu-west-1\"\n"));

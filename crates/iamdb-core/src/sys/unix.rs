@@ -308,7 +308,9 @@ impl StopSignals {
     #[cfg(target_os = "linux")]
     pub fn wait(&self, timeout: Duration) -> Option<i32> {
         let ts = libc::timespec {
-            tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
+            // At most i32::MAX seconds (68 years), which any time_t holds (musl's is 32-bit on
+            // some targets); `as _` is the platform's time_t.
+            tv_sec: timeout.as_secs().min(i32::MAX as u64) as _,
             tv_nsec: 0,
         };
         loop {
