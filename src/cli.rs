@@ -26,10 +26,11 @@ fn named<T: Named + Clone + Send + Sync>() -> impl TypedValueParser<Value = T> {
 #[command(
     name = "iamdb",
     version = env!("IAMDB_VERSION"),
-    about = "AWS IAM database authentication tokens for RDS and Aurora, cached and ready for psql, mysql and friends",
-    long_about = "iamdb makes an RDS/Aurora IAM authentication token from your AWS credentials \
-(byte for byte what `aws rds generate-db-auth-token` prints), keeps it in the OS keyring until \
-shortly before it expires, and hands it to the database clients you already use.",
+    about = "AWS IAM database authentication tokens for RDS, Aurora, DSQL, ElastiCache and MemoryDB, cached and ready for psql, mysql, valkey-cli and friends",
+    long_about = "iamdb makes an IAM authentication token for Amazon RDS, Aurora and RDS Proxy, \
+Aurora DSQL, ElastiCache or MemoryDB from your AWS credentials (byte for byte what the AWS CLI \
+and botocore make), keeps it in the OS keyring until shortly before it expires, and hands it to \
+the database clients you already use.",
     after_help = "Exit codes: 0 ok, 1 internal error, 2 usage error, 3 config error, \
 4 AWS credential error, 5 cache error, 6 a check failed (doctor, inspect, ca update), \
 7 installation problem (iamdb-credentials missing or from another release), 130 Ctrl-C at the \
@@ -63,7 +64,7 @@ pub enum Command {
     /// List, show, add or remove connection profiles in the config file.
     #[command(subcommand)]
     Profile(ProfileCommand),
-    /// List or clear cached tokens (tokens themselves are never shown).
+    /// List or clear cached tokens and MFA role sessions (secrets themselves are never shown).
     #[command(subcommand)]
     Cache(CacheCommand),
     /// Run psql logged in to a PostgreSQL profile: TLS verified, the token never on a command line.
@@ -97,7 +98,9 @@ pub enum Command {
     /// PGPORT, PGUSER, PGDATABASE, PGPASSWORD, PGSSLMODE, PGSSLROOTCERT, PGGSSENCMODE (inherited
     /// libpq variables that could send the token elsewhere, such as PGSERVICE and PGHOSTADDR,
     /// are removed; -v names them); for MySQL/MariaDB, MYSQL_HOST, MYSQL_TCP_PORT and
-    /// IAMDB_MYSQL_DEFAULTS_FILE (a private option file, for --defaults-file).
+    /// IAMDB_MYSQL_DEFAULTS_FILE (a private option file, for --defaults-file); for
+    /// ElastiCache/MemoryDB, VALKEYCLI_AUTH and REDISCLI_AUTH (the token), IAMDB_HOST,
+    /// IAMDB_PORT, IAMDB_USER, IAMDB_TLS_SERVER_NAME and IAMDB_CA_FILE.
     #[command(
         after_help = "Examples:\n  iamdb exec prod -- pg_dump -Fc -f prod.dump\n  iamdb exec prod -- python3 app.py\n  iamdb exec reports -- sh -c 'mysqldump --defaults-file=\"$IAMDB_MYSQL_DEFAULTS_FILE\" shop'"
     )]
@@ -118,8 +121,8 @@ pub enum Command {
         #[arg(long)]
         watch: bool,
     },
-    /// Print shell functions that make each profile a command (`psql-PROFILE`, `mysql-PROFILE`),
-    /// for `eval "$(iamdb shell-init bash)"`.
+    /// Print shell functions that make each profile a command (`psql-PROFILE`, `mysql-PROFILE`,
+    /// `mariadb-PROFILE`, `valkey-PROFILE`), for `eval "$(iamdb shell-init bash)"`.
     #[command(
         after_help = "Examples:\n  eval \"$(iamdb shell-init bash)\"     # in ~/.bashrc\n  eval \"$(iamdb shell-init zsh)\"      # in ~/.zshrc\n  iamdb shell-init fish | source      # in ~/.config/fish/config.fish"
     )]
@@ -174,7 +177,10 @@ pub enum Command {
     /// Print what AWS needs for a profile's IAM login: the IAM policy granting rds-db:connect,
     /// the SQL that creates the database user, and the command that turns IAM authentication on.
     /// For Aurora DSQL: the policy granting dsql:DbConnect (dsql:DbConnectAdmin for admin) on the
-    /// cluster, and the SQL that creates the role and maps it to an IAM principal.
+    /// cluster, and the SQL that creates the role and maps it to an IAM principal. For
+    /// ElastiCache and MemoryDB: the policy granting elasticache:Connect or memorydb:Connect on the
+    /// cache and the user, and the AWS CLI that creates the IAM-authenticated user and adds it to
+    /// the user group or ACL.
     #[command(
         after_help = "Examples:\n  iamdb setup prod --lookup                  # the resource id through the RDS API\n  iamdb setup prod --resource-id db-ABCDEFGHIJKLMNOPQRSTUVWXY0\n  iamdb setup prod --lookup --format json | jq .policy > policy.json\n  iamdb setup dsql-app --principal arn:aws:iam::123456789012:role/app\n  iamdb setup dsql-app --lookup              # DSQL: grant the role to your own identity"
     )]
@@ -288,7 +294,7 @@ pub enum PgserviceCommand {
     Sync(SyncArgs),
 }
 
-/// Shared by psql, mysql and mariadb; `complete::command` gives each its profile completion.
+/// Shared by psql, mysql, mariadb and valkey; `complete::command` gives each its profile completion.
 #[derive(Debug, Args)]
 pub struct ClientArgs {
     // The indexes are explicit: `complete::command` adds a completer to PROFILE, which moves
@@ -402,7 +408,7 @@ pub enum TokenFormat {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// For people (`token`: the token alone, then a newline).
+    /// For people.
     Text,
     /// One JSON object.
     Json,
@@ -444,12 +450,13 @@ pub struct ProfileAddArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum CacheCommand {
-    /// List cached tokens: profile, endpoint, backend and time left (never the token).
+    /// List cached tokens (profile, endpoint, backend and time left) and MFA role sessions (AWS
+    /// profile, role and time left), never a secret.
     List {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// Remove cached tokens, all of them or those of one profile, from every store this
+    /// Remove cached tokens and role sessions, all of them or those of one profile, from every store this
     /// platform has (whatever `cache` or IAMDB_CACHE chooses): entries named `iamdb:...` in the
     /// kernel keyring (the user keyring) and the Secret Service, and the file cache's files.
     Clear {

@@ -25,8 +25,8 @@ fn main() {
 }
 
 /// `iamdb token PROFILE` and nothing else, the call password commands and scripts make over
-/// and over, read without building clap's command tree: that tree (20 subcommands, every
-/// setting's flag) and freeing it were a fifth of a cache hit's own time (bench/run.sh, README
+/// and over, read without building clap's command tree: that tree (every subcommand, every
+/// setting's flag) and freeing it were about half of a cache hit's own time (bench/run.sh, README
 /// "Speed"). Anything else (a flag, a second word, a PROFILE that starts with `-` or is not
 /// UTF-8) goes to clap, which reads these two words the same way; tests/suite/token.rs runs
 /// both parsers on the same inputs and compares what they print and how they exit.

@@ -32,7 +32,7 @@ fuzz_target!(|data: &[u8]| {
             !line.contains(['\n', '\r']),
             "a .pgpass line broke: {line:?}"
         );
-        let port = postgres::dial_port(&p).to_string();
+        let port = p.dial_port().to_string();
         let db = p.set.database.clone().unwrap_or_else(|| "*".into());
         assert_eq!(
             postgres::pgpass_fields(&line),

@@ -134,6 +134,16 @@ impl Profile {
         self.name.as_deref().unwrap_or("-")
     }
 
+    /// The host clients dial: the tunnel end or alias (`connect_host`), else `host`.
+    pub fn dial_host(&self) -> &str {
+        self.set.connect_host.as_deref().unwrap_or(&self.host)
+    }
+
+    /// The port clients dial: the tunnel end's (`connect_port`), else the database's.
+    pub fn dial_port(&self) -> u16 {
+        self.set.connect_port.unwrap_or(self.port)
+    }
+
     /// The host as the user gave it (an alias, when `host` now holds the AWS name).
     pub fn configured_host(&self) -> &str {
         self.given_host.as_deref().unwrap_or(&self.host)
@@ -153,27 +163,23 @@ impl Profile {
         self.alias_pending = false;
     }
 
-    /// "profile 'NAME'" (or "the endpoint given"), for messages about its settings.
-    fn whose(&self) -> String {
-        match &self.name {
-            Some(n) => format!("profile '{n}'"),
-            None => "the endpoint given".to_string(),
-        }
-    }
-
     /// Checks that the profile says everything its tokens need now that DNS has been asked
     /// and named no AWS endpoint (a cache profile must name its cache).
     pub fn settle(&mut self) -> Result<()> {
         self.alias_pending = false;
-        let whose = self.whose();
-        infer(&mut self.set.clone(), &self.host, false, &whose).map(|_| ())
+        infer(
+            &mut self.set.clone(),
+            &self.host,
+            false,
+            self.name.as_deref(),
+        )
+        .map(|_| ())
     }
 
     /// [`Profile::stand_for`], then what the AWS name says about the engine and the cache.
     pub fn adopt_aws_name(&mut self, aws: String, addr: Option<std::net::IpAddr>) -> Result<()> {
-        let whose = self.whose();
         let mut set = self.set.clone();
-        let (cache_name, serverless) = infer(&mut set, &aws, false, &whose)?;
+        let (cache_name, serverless) = infer(&mut set, &aws, false, self.name.as_deref())?;
         self.engine = set.engine;
         self.cache_name = cache_name;
         self.serverless = serverless;
@@ -448,11 +454,7 @@ impl Config {
         // token has to be signed or a client started (see the alias module).
         let aws_name = merged.sign_host.clone().unwrap_or_else(|| host.clone());
         let alias_pending = merged.sign_host.is_none() && crate::endpoint::may_be_alias(&host);
-        let whose = || match name {
-            Some(n) => format!("profile '{n}'"),
-            None => "the endpoint given".to_string(),
-        };
-        let (cache_name, serverless) = infer(&mut merged, &aws_name, alias_pending, &whose())?;
+        let (cache_name, serverless) = infer(&mut merged, &aws_name, alias_pending, name)?;
         let port = match (merged.port, merged.engine) {
             (Some(p), _) => p,
             (None, Some(engine)) => engine.default_port(),
@@ -504,47 +506,37 @@ fn infer(
     merged: &mut Settings,
     host: &str,
     alias_pending: bool,
-    whose: &str,
+    name: Option<&str>,
 ) -> Result<(Option<String>, bool)> {
-    // An Aurora DSQL endpoint is a DSQL profile when it names no engine; naming another
-    // engine for it would sign RDS tokens that DSQL refuses.
-    let dsql_host = crate::endpoint::dsql_cluster(host).is_some();
-    match merged.engine {
-        None if dsql_host => merged.engine = Some(Engine::Dsql),
-        Some(e) if dsql_host && e != Engine::Dsql => {
-            return Err(Error::config(format!(
-                "{host} is an Aurora DSQL endpoint, but {} says engine = \"{e}\"",
-                if whose == "the endpoint given" {
-                    "--engine"
-                } else {
-                    whose
-                }
-            ))
-            .hint("set engine = \"dsql\" (DSQL takes its own tokens)"));
-        }
-        _ => {}
-    }
-    // ElastiCache and MemoryDB endpoints likewise; their tokens are signed for the cache's
-    // name, which the endpoint says, or the profile when it is a CNAME or a tunnel.
+    let whose = match name {
+        Some(n) => format!("profile '{n}'"),
+        None => "the endpoint given".to_string(),
+    };
+    // A DSQL, ElastiCache or MemoryDB endpoint is a profile of that engine when it names
+    // none; naming another engine for it would sign tokens the service refuses.
     let cache = crate::endpoint::cache_endpoint(host);
-    if let Some(c) = &cache {
-        let implied = if c.memorydb {
-            Engine::Memorydb
-        } else {
-            Engine::Elasticache
-        };
+    if let Some(implied) = implied_engine(host) {
         match merged.engine {
             None => merged.engine = Some(implied),
             Some(e) if e != implied => {
-                return Err(Error::config(format!(
-                    "{host} is an {} endpoint, but {whose} says engine = \"{e}\"",
-                    if c.memorydb {
+                let err = if implied == Engine::Dsql {
+                    Error::config(format!(
+                        "{host} is an Aurora DSQL endpoint, but {} says engine = \"{e}\"",
+                        if name.is_some() { &whose } else { "--engine" }
+                    ))
+                    .hint("set engine = \"dsql\" (DSQL takes its own tokens)")
+                } else {
+                    let service = if implied == Engine::Memorydb {
                         "MemoryDB"
                     } else {
                         "ElastiCache"
-                    },
-                ))
-                .hint(format!("set engine = \"{implied}\"")));
+                    };
+                    Error::config(format!(
+                        "{host} is an {service} endpoint, but {whose} says engine = \"{e}\""
+                    ))
+                    .hint(format!("set engine = \"{implied}\""))
+                };
+                return Err(err);
             }
             _ => {}
         }

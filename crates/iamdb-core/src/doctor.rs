@@ -181,38 +181,8 @@ fn diagnose(r: &mut Report, config: &Result<Config>, name: Option<&str>) {
                             p.port
                         ),
                     );
-                    let p = match crate::alias::resolve_explained(&p) {
-                        Ok((resolved, crate::alias::Resolution::NotNeeded)) => {
-                            if let Some(given) = &resolved.given_host {
-                                r.pass(
-                                    "dns",
-                                    format!(
-                                        "{given}: sign_host names {}; DNS not asked",
-                                        resolved.host
-                                    ),
-                                );
-                            }
-                            resolved
-                        }
-                        Ok((resolved, how @ crate::alias::Resolution::Alias { .. })) => {
-                            r.pass("dns", how.describe());
-                            resolved
-                        }
-                        Ok((resolved, how @ crate::alias::Resolution::NoAwsName { .. })) => {
-                            r.pass(
-                                "dns",
-                                format!(
-                                    "{}; tokens are signed for {} itself (set sign_host if it stands for an AWS endpoint DNS does not show)",
-                                    how.describe(),
-                                    resolved.host
-                                ),
-                            );
-                            resolved
-                        }
-                        Err(e) => {
-                            r.error("dns", &e);
-                            return skip_rest(r, "needs the AWS endpoint name");
-                        }
+                    let Some(p) = dns_check(r, &p) else {
+                        return skip_rest(r, "needs the AWS endpoint name");
                     };
                     Some(p)
                 }
@@ -366,6 +336,36 @@ fn diagnose(r: &mut Report, config: &Result<Config>, name: Option<&str>) {
     }
 }
 
+/// The `dns` check: what a DNS alias stands for (or that `sign_host` pins it), and the
+/// profile with its AWS name; None when DNS could not be asked.
+fn dns_check(r: &mut Report, p: &Profile) -> Option<Profile> {
+    use crate::alias::Resolution;
+    let (resolved, how) = match crate::alias::resolve_explained(p) {
+        Ok(answer) => answer,
+        Err(e) => {
+            r.error("dns", &e);
+            return None;
+        }
+    };
+    let detail = match (&how, &resolved.given_host) {
+        (Resolution::NotNeeded, None) => None,
+        (Resolution::NotNeeded, Some(given)) => Some(format!(
+            "{given}: sign_host names {}; DNS not asked",
+            resolved.host
+        )),
+        (Resolution::Alias { .. }, _) => Some(how.describe()),
+        (Resolution::NoAwsName { .. }, _) => Some(format!(
+            "{}; tokens are signed for {} itself (set sign_host if it stands for an AWS endpoint DNS does not show)",
+            how.describe(),
+            resolved.host
+        )),
+    };
+    if let Some(detail) = detail {
+        r.pass("dns", detail);
+    }
+    Some(resolved)
+}
+
 fn skip_rest(r: &mut Report, why: &str) {
     for name in &CHECKS[1..] {
         r.skip(name, why);
@@ -456,8 +456,8 @@ fn resolve(host: &str, port: u16) -> std::result::Result<Vec<SocketAddr>, String
 }
 
 fn network_checks(r: &mut Report, p: &Profile) {
-    let dial = p.set.connect_host.as_deref().unwrap_or(&p.host);
-    let port = postgres::dial_port(p);
+    let dial = p.dial_host();
+    let port = p.dial_port();
     let via = if p.set.connect_host.is_some() {
         format!(" (connect_host, the tunnel to {})", p.host)
     } else {

@@ -511,9 +511,15 @@ pub fn lock_file(path: &Path, wait: Duration) -> io::Result<Lock> {
 /// by holding it (as anyone could with a lock on a readable home directory). `iamdb lock FILE
 /// -- COMMAND` takes the same lock for a script.
 pub fn edit_lock(file: &Path) -> io::Result<Lock> {
+    runtime_lock(&edit_lock_name(file)?, LOCK_WAIT)
+}
+
+/// The lock file `name` in iamdb's private runtime directory (`<runtime>/locks`), taken
+/// within `wait`: the lock every iamdb lock is (edits, token entries, role sessions).
+pub fn runtime_lock(name: &str, wait: Duration) -> io::Result<Lock> {
     let dir = runtime_dir()?.join("locks");
     private_dir(&dir)?;
-    lock_file(&dir.join(edit_lock_name(file)?), LOCK_WAIT)
+    lock_file(&dir.join(name), wait)
 }
 
 /// `edit-<digest of the real path>.lock`; the path of a file that does not exist yet is its

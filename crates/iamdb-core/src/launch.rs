@@ -80,7 +80,7 @@ pub fn hostaddr(p: &Profile) -> Result<Option<String>> {
     if let Some(addr) = p.dial_addr {
         return Ok(Some(addr.to_string()));
     }
-    let port = postgres::dial_port(p);
+    let port = p.dial_port();
     let addr = (host.as_str(), port)
         .to_socket_addrs()
         .ok()
@@ -210,8 +210,8 @@ pub fn mysql(p: &Profile, program: &str, args: &[String]) -> Result<Launch> {
 /// `command` with `p`'s connection in its environment: libpq's for a PostgreSQL profile; for
 /// a MySQL/MariaDB one `MYSQL_HOST`, `MYSQL_TCP_PORT` and `IAMDB_MYSQL_DEFAULTS_FILE`, the
 /// `/dev/fd` path of an option file for `--defaults-file`; for a Valkey/Redis one the token in
-/// `VALKEYCLI_AUTH` and `REDISCLI_AUTH`, and `IAMDB_HOST`, `IAMDB_PORT`, `IAMDB_USER` for
-/// drivers.
+/// `VALKEYCLI_AUTH` and `REDISCLI_AUTH`, and `IAMDB_HOST`, `IAMDB_PORT`, `IAMDB_USER`,
+/// `IAMDB_TLS_SERVER_NAME` and `IAMDB_CA_FILE` for drivers.
 pub fn exec(p: &Profile, command: &[OsString]) -> Result<Launch> {
     let (program, rest) = command
         .split_first()
@@ -231,14 +231,8 @@ pub fn exec(p: &Profile, command: &[OsString]) -> Result<Launch> {
             let (file, path) = fd_file(&text)?;
             launch.keep_open = Some(file);
             launch.set_env = vec![
-                (
-                    "MYSQL_HOST".to_string(),
-                    p.set.connect_host.clone().unwrap_or_else(|| p.host.clone()),
-                ),
-                (
-                    "MYSQL_TCP_PORT".to_string(),
-                    p.set.connect_port.unwrap_or(p.port).to_string(),
-                ),
+                ("MYSQL_HOST".to_string(), p.dial_host().to_string()),
+                ("MYSQL_TCP_PORT".to_string(), p.dial_port().to_string()),
                 ("IAMDB_MYSQL_DEFAULTS_FILE".to_string(), path),
             ];
         }

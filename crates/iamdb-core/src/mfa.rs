@@ -96,16 +96,9 @@ fn needs_code(source: &AwsSource, challenge: &MfaChallenge, why: &str) -> Error 
 /// The session's turn lock; without a runtime directory there is no lock, only a chance of
 /// being asked twice.
 fn lock(key: &str) -> Option<fsutil::Lock> {
-    let dir = fsutil::runtime_dir().ok()?.join("locks");
-    fsutil::private_dir(&dir).ok()?;
-    let path = dir.join(format!("session-{key}.lock"));
-    match fsutil::lock_file(&path, MFA_LOCK_WAIT) {
-        Ok(l) => Some(l),
-        Err(e) => {
-            tracing::debug!(error = %e, "no MFA session lock; asking without one");
-            None
-        }
-    }
+    fsutil::runtime_lock(&format!("session-{key}.lock"), MFA_LOCK_WAIT)
+        .map_err(|e| tracing::debug!(error = %e, "no MFA session lock; asking without one"))
+        .ok()
 }
 
 /// A code for `challenge`: from `mfa_process`, else typed on the terminal.

@@ -88,15 +88,13 @@ pub fn cache_choice(profile: &Profile, mode: CacheMode) -> Result<Choice> {
 /// The cache entry name: the profile plus a digest of everything configured that changes the
 /// token or who signs it. It is the same before and after a DNS alias is resolved, so that a
 /// cache hit asks DNS nothing.
-pub fn entry_name(profile: &Profile) -> String {
+pub fn entry_name(profile: &Profile, expires_in: u64) -> String {
     let lower = |s: Option<&String>| s.map(|s| s.to_ascii_lowercase()).unwrap_or_default();
     let mut parts: Vec<Vec<u8>> = vec![
         b"iamdb-cache-v1".to_vec(),
         format!(
             "{:?}/{:?}/{}",
-            profile.set.engine,
-            profile.set.serverless,
-            profile.expires_in().unwrap_or_default()
+            profile.set.engine, profile.set.serverless, expires_in
         )
         .into_bytes(),
         profile.name.clone().unwrap_or_default().into_bytes(),
@@ -137,7 +135,7 @@ pub fn token_for(profile: &Profile, mode: CacheMode) -> Result<Issued> {
         choice = Choice::None;
     }
     let mut cache = Cache::new(choice, crate::env::get().keyring_timeout);
-    let name = entry_name(profile);
+    let name = entry_name(profile, expires_in);
     tracing::debug!(entry = %name, choice = choice.as_str(), "cache entry");
 
     // Before DNS has said what an alias stands for, the region and the name signed for are
@@ -301,34 +299,21 @@ fn no_region(profile: &Profile) -> Error {
     .hint("set sign_host to the endpoint name it stands for, or give --region, set `region` in the profile, or set AWS_REGION")
 }
 
-/// Serialises refreshes of one entry across processes. Without a usable runtime directory
-/// iamdb still works, it just may resolve credentials more than once.
 /// How long to wait for another iamdb process that is making the same token: as long as its
 /// credential resolution may take, and a little more.
 fn token_lock_wait() -> Duration {
     crate::env::get().credentials_timeout + Duration::from_secs(5)
 }
 
+/// Serialises refreshes of one entry across processes. Without a usable runtime directory
+/// iamdb still works, it just may resolve credentials more than once.
 fn lock(name: &str) -> Option<fsutil::Lock> {
-    let dir = match fsutil::runtime_dir().map(|d| d.join("locks")) {
-        Ok(dir) => dir,
-        Err(e) => {
-            tracing::debug!(error = %e, "no runtime directory; refreshing without a lock");
-            return None;
-        }
-    };
-    if let Err(e) = fsutil::private_dir(&dir) {
-        tracing::debug!(error = %e, "no lock directory; refreshing without a lock");
-        return None;
-    }
-    let file = dir.join(format!("{}.lock", name.replace(':', "=")));
-    match fsutil::lock_file(&file, token_lock_wait()) {
-        Ok(lock) => Some(lock),
-        Err(e) => {
-            tracing::debug!(error = %e, path = %file.display(), "cannot lock; refreshing without a lock");
-            None
-        }
-    }
+    let file = format!("{}.lock", name.replace(':', "="));
+    fsutil::runtime_lock(&file, token_lock_wait())
+        .map_err(
+            |e| tracing::debug!(error = %e, lock = %file, "cannot lock; refreshing without a lock"),
+        )
+        .ok()
 }
 
 /// Whose credentials `profile` signs with: its AWS profile, its `mfa_process`, and its cache

@@ -612,7 +612,7 @@ macro_rules! settings {
 settings! {
     /// Database engine; sets the default port and which clients and files the profile is for.
     engine: EngineKind, scope: Any, flag: Token, short: None,
-        unset: "from the port: 5432 is PostgreSQL, 3306 MySQL";
+        unset: "from a DSQL, ElastiCache or MemoryDB endpoint name, else from the port: 5432 is PostgreSQL, 3306 MySQL";
     /// The endpoint: an RDS, Aurora, RDS Proxy, DSQL or cache endpoint name, or a DNS alias (CNAME) of one.
     host: HostKind, scope: Profile, flag: Token, short: None,
         unset: "required";
@@ -621,7 +621,7 @@ settings! {
         unset: "host when it is an AWS endpoint name, else the first AWS endpoint name in its CNAME chain";
     /// Database port, 1-65535.
     port: PortKind, scope: Any, flag: Token, short: None,
-        unset: "the engine's: 5432 for postgres, 3306 for mysql and mariadb";
+        unset: "the engine's: 5432 for postgres and dsql, 3306 for mysql and mariadb, 6379 for elasticache and memorydb";
     /// Database user name (the IAM-enabled database user).
     user: UserKind, scope: Any, flag: Token, short: Some('u'),
         unset: "required";

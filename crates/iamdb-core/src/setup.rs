@@ -237,13 +237,13 @@ pub fn broad_sql(engine: Engine, user: &str, database: Option<&str>) -> Vec<Stri
 }
 
 /// A PostgreSQL string literal in single quotes.
-pub fn postgres_literal(text: &str) -> String {
+fn postgres_literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
 /// The statements that make `role` a DSQL role that `principal` (an IAM role or user ARN) logs
 /// in as. The built-in `admin` role needs none.
-pub fn dsql_sql(role: &str, principal: Option<&str>) -> Vec<String> {
+fn dsql_sql(role: &str, principal: Option<&str>) -> Vec<String> {
     if role == "admin" {
         return Vec::new();
     }
@@ -260,7 +260,7 @@ pub fn dsql_sql(role: &str, principal: Option<&str>) -> Vec<String> {
 /// The IAM principal DSQL maps a role to, from an ARN STS or a person gave: an IAM role or
 /// user as is, an assumed-role session as its role (`arn:aws:sts::A:assumed-role/R/S` is
 /// `arn:aws:iam::A:role/R`; a role with a path needs the path written back by hand).
-pub fn principal_arn(arn: &str) -> Result<String, String> {
+fn principal_arn(arn: &str) -> Result<String, String> {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     let (partition, service, account, resource) = match parts.as_slice() {
         ["arn", partition, service, "", account, resource]
@@ -621,7 +621,7 @@ fn dsql_plan(
 /// Why a name cannot be an IAM-authenticated ElastiCache/MemoryDB user, if it cannot: for
 /// IAM the user id must equal its name, and ids are 1-40 letters, digits and hyphens,
 /// starting with a letter.
-pub fn check_cache_user(user: &str) -> Result<(), String> {
+fn check_cache_user(user: &str) -> Result<(), String> {
     let ok = !user.is_empty()
         && user.len() <= 40
         && user.starts_with(|c: char| c.is_ascii_alphabetic())
@@ -818,12 +818,7 @@ impl Plan {
             "# 1. Turn IAM database authentication on ({state}):\n{}\n\n",
             self.enable_iam.as_deref().unwrap_or_default()
         ));
-        out.push_str(
-            "# 2. Allow the IAM users or roles that connect (attach with `aws iam put-role-policy`,\n\
-             #    `put-user-policy` or `create-policy`):\n",
-        );
-        out.push_str(&serde_json::to_string_pretty(&self.policy).unwrap_or_default());
-        out.push_str("\n\n");
+        out.push_str(&self.policy_step(2, "users or roles that connect"));
         out.push_str(if self.engine == Engine::Postgres.as_str() {
             "# 3. Create the database user (as the master user, in psql):\n"
         } else {
@@ -861,6 +856,15 @@ impl Plan {
         out
     }
 
+    /// Step `n`: the IAM policy for `who` (the same words and JSON for every engine).
+    fn policy_step(&self, n: u8, who: &str) -> String {
+        format!(
+            "# {n}. Allow the IAM {who} (attach with `aws iam put-role-policy`,\n\
+             #    `put-user-policy` or `create-policy`):\n{}\n\n",
+            serde_json::to_string_pretty(&self.policy).unwrap_or_default()
+        )
+    }
+
     fn render_cache(&self, cache: &PlanCache) -> String {
         let what = match (self.engine, cache.serverless) {
             ("memorydb", _) => "MemoryDB cluster",
@@ -871,12 +875,7 @@ impl Plan {
             "# iamdb setup for profile {}: user {} on {what} {} ({}), account {}, {}\n\n",
             self.profile, self.user, cache.name, self.host, self.account, self.region
         );
-        out.push_str(
-            "# 1. Allow the IAM users or roles that connect (attach with `aws iam put-role-policy`,\n\
-             #    `put-user-policy` or `create-policy`):\n",
-        );
-        out.push_str(&serde_json::to_string_pretty(&self.policy).unwrap_or_default());
-        out.push_str("\n\n");
+        out.push_str(&self.policy_step(1, "users or roles that connect"));
         let to = if self.engine == "memorydb" {
             match &cache.acl {
                 Some(acl) => format!("add it to the cluster's ACL {acl}"),
@@ -910,12 +909,7 @@ impl Plan {
             "# cluster: {}\n\n",
             self.cluster_id.as_deref().unwrap_or_default()
         ));
-        out.push_str(
-            "# 1. Allow the IAM role or user that connects (attach with `aws iam put-role-policy`,\n\
-             #    `put-user-policy` or `create-policy`):\n",
-        );
-        out.push_str(&serde_json::to_string_pretty(&self.policy).unwrap_or_default());
-        out.push_str("\n\n");
+        out.push_str(&self.policy_step(1, "role or user that connects"));
         if self.sql.is_empty() {
             out.push_str(
                 "# 2. Nothing to create: every cluster has the admin role, and dsql:DbConnectAdmin\n\

@@ -152,10 +152,12 @@ impl HttpConnector for NotingConnector {
             .parse::<hyper::Uri>()
             .ok()
             .map(|u| {
+                // Host and port only: a `user:password@` in an endpoint URL never reaches a log.
+                let authority = u.authority().map(|a| a.as_str()).unwrap_or_default();
                 format!(
                     "{}://{}",
                     u.scheme_str().unwrap_or("?"),
-                    u.authority().map(|a| a.as_str()).unwrap_or_default()
+                    authority.rsplit('@').next().unwrap_or_default()
                 )
             })
             .unwrap_or_default();

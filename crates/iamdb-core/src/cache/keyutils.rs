@@ -44,19 +44,19 @@ impl KeyutilsStore {
     }
 }
 
-/// A key's payload in a buffer of exactly its size. `read_to_vec` allocates 64 KiB for every
-/// read, all of which the cache's `Zeroizing` then wipes byte by byte: a tenth of a cache
-/// hit's time for a 3 KB entry. KEYCTL_READ says the payload's size when the buffer is too
-/// small, so the first call asks with none.
+/// A key's payload. `read_to_vec` allocates 64 KiB for every read, all of which the cache's
+/// `Zeroizing` then wipes byte by byte: a tenth of a cache hit's time for a 3 KB entry.
+/// KEYCTL_READ returns the payload's size even when the buffer is too small, so one read into
+/// 4 KiB serves a token entry (1-3 KB), and a larger payload is read again at its size.
 fn read_exact(key: &linux_keyutils::Key) -> Result<Vec<u8>, KeyError> {
-    let mut buf: Vec<u8> = Vec::new();
+    let mut buf: Vec<u8> = vec![0; 4096];
     loop {
         let len = key.read(&mut buf)?;
         if len <= buf.len() {
             buf.truncate(len);
             return Ok(buf);
         }
-        // Too small (the first call, or a key replaced by a larger one meanwhile).
+        // Larger than the buffer (or replaced by a larger key meanwhile): read at its size.
         zeroize::Zeroize::zeroize(&mut buf);
         buf = vec![0; len];
     }

@@ -172,8 +172,8 @@ pub fn option_group(
     ca: &Path,
     flavour: Flavour,
 ) -> Result<String, String> {
-    let host = p.set.connect_host.as_deref().unwrap_or(&p.host);
-    let port = p.set.connect_port.unwrap_or(p.port);
+    let host = p.dial_host();
+    let port = p.dial_port();
     // protocol=TCP: the clients take a Unix socket for "localhost", and RDS is only ever TCP.
     let mut s = format!(
         "[{group}]\nhost={}\nport={port}\nprotocol=TCP\nuser={}\npassword={}\n",
@@ -224,11 +224,8 @@ pub fn option_file(
 /// secret; the token stays in the option file.
 pub fn connection_args(p: &Profile, ca: &Path, flavour: Flavour) -> Vec<String> {
     let mut args = vec![
-        format!(
-            "--host={}",
-            p.set.connect_host.as_deref().unwrap_or(&p.host)
-        ),
-        format!("--port={}", p.set.connect_port.unwrap_or(p.port)),
+        format!("--host={}", p.dial_host()),
+        format!("--port={}", p.dial_port()),
         "--protocol=TCP".to_string(),
         format!("--user={}", p.user),
         format!("--ssl-ca={}", ca.display()),

@@ -56,7 +56,7 @@ pub fn server(p: &Profile, name: &str, ca: &Path, hostaddr: Option<&str>, comman
         "Name": name,
         "Group": GROUP,
         "Host": p.host,
-        "Port": super::postgres::dial_port(p),
+        "Port": p.dial_port(),
         "MaintenanceDB": p.database().unwrap_or("postgres"),
         "Username": p.user,
         "ConnectionParameters": params,

@@ -39,11 +39,6 @@ pub fn check_value(what: &str, value: &str) -> Result<(), String> {
     }
 }
 
-/// The port the client dials: the tunnel end's, else the database's.
-pub fn dial_port(p: &Profile) -> u16 {
-    p.set.connect_port.unwrap_or(p.port)
-}
-
 /// The `.pgpass` line for a profile. libpq matches it against the host *name* (even when it
 /// dials `hostaddr`) and the port it dials.
 pub fn pgpass_line(p: &Profile, token: &str) -> Result<String, String> {
@@ -59,7 +54,7 @@ pub fn pgpass_line(p: &Profile, token: &str) -> Result<String, String> {
     Ok(format!(
         "{}:{}:{}:{}:{}",
         escape(&p.host),
-        dial_port(p),
+        p.dial_port(),
         escape(database),
         escape(&p.user),
         escape(token)
@@ -223,7 +218,7 @@ pub fn service_section(
 ) -> Result<String, String> {
     let ca = ca.display().to_string();
     let passfile = passfile.display().to_string();
-    let port = dial_port(p).to_string();
+    let port = p.dial_port().to_string();
     let mut settings: Vec<(&str, &str)> = vec![("host", &p.host)];
     if let Some(addr) = hostaddr {
         settings.push(("hostaddr", addr));
@@ -390,7 +385,7 @@ pub fn libpq_env(
 ) -> Vec<(&'static str, String)> {
     let mut env = vec![
         ("PGHOST", p.host.clone()),
-        ("PGPORT", dial_port(p).to_string()),
+        ("PGPORT", p.dial_port().to_string()),
         ("PGUSER", p.user.clone()),
         ("PGPASSWORD", token.to_string()),
         ("PGSSLMODE", "verify-full".to_string()),

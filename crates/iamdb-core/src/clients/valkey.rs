@@ -16,9 +16,9 @@ pub fn args(p: &Profile, ca: &Path) -> Vec<String> {
         "--cacert".to_string(),
         ca.display().to_string(),
         "-h".to_string(),
-        p.set.connect_host.clone().unwrap_or_else(|| p.host.clone()),
+        p.dial_host().to_string(),
         "-p".to_string(),
-        p.set.connect_port.unwrap_or(p.port).to_string(),
+        p.dial_port().to_string(),
     ];
     if p.set.connect_host.is_some() {
         // Through a tunnel the certificate is still the endpoint's, and so is the name sent.
@@ -41,14 +41,8 @@ pub fn env(p: &Profile, token: &str, ca: &Path) -> Vec<(String, String)> {
             RedisClient::RedisCli.auth_variable().to_string(),
             token.to_string(),
         ),
-        (
-            "IAMDB_HOST".to_string(),
-            p.set.connect_host.clone().unwrap_or_else(|| p.host.clone()),
-        ),
-        (
-            "IAMDB_PORT".to_string(),
-            p.set.connect_port.unwrap_or(p.port).to_string(),
-        ),
+        ("IAMDB_HOST".to_string(), p.dial_host().to_string()),
+        ("IAMDB_PORT".to_string(), p.dial_port().to_string()),
         ("IAMDB_USER".to_string(), p.user.clone()),
         ("IAMDB_TLS_SERVER_NAME".to_string(), p.host.clone()),
         ("IAMDB_CA_FILE".to_string(), ca.display().to_string()),
